@@ -1,0 +1,1 @@
+"""Hardware drivers: real devices and their simulated twins."""
