@@ -62,6 +62,7 @@ class LightSensor(Driver):
     """A light sensor."""
 
     kind = "light"
+    measures: tuple[str, ...] = ("lux", "visible", "infrared", "full_spectrum")
 
     @abstractmethod
     def read(self) -> LightReading:

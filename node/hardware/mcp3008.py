@@ -74,6 +74,7 @@ class MCP3008Light(LightSensor):
     """A light-dependent resistor and an infrared sensor, each as 0-100 %."""
 
     model = "mcp3008"
+    measures = ("light_level", "infrared_level")
 
     def __init__(
         self,
