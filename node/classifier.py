@@ -161,15 +161,19 @@ class Classifier:
         self.sensor_model: LoadedModel | None = None
         self.image_model: LoadedModel | None = None
 
-    def install(self, loaded: LoadedModel) -> None:
-        """Make a loaded model the active one of its kind."""
-        metadata = loaded.metadata
+    def check_classes(self, metadata: BundleMetadata) -> None:
+        """Raise BundleError unless a model predicts exactly the node's classes."""
         if set(metadata.classes) != set(self.classes):
             msg = (
                 f"model classes {', '.join(metadata.classes)} do not match the node's "
                 f"{', '.join(self.classes)}"
             )
             raise BundleError(msg)
+
+    def install(self, loaded: LoadedModel) -> None:
+        """Make a loaded model the active one of its kind."""
+        metadata = loaded.metadata
+        self.check_classes(metadata)
         if metadata.kind == "sensors":
             self.sensor_model = loaded
         else:

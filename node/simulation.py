@@ -155,12 +155,26 @@ class Scene:
         self._heat = 0.0
         self._heat_time = 0.0
         self._flicker = 1.0
+        self._held: tuple[int, ScheduleStep] | None = None
+
+    def hold(
+        self, source: str | None, distance_cm: float = REFERENCE_DISTANCE_CM
+    ) -> None:
+        """Put a source in front of the node until released, overriding the script."""
+        held_count = self._held[0] - 1 if self._held else -1
+        self._held = (held_count, ScheduleStep(source, 1.0, distance_cm))
+
+    def release(self) -> None:
+        """Go back to the scripted schedule."""
+        self._held = None
 
     def elapsed(self) -> float:
         """Return the seconds since the scene started."""
         return self._clock() - self._start
 
     def _step_at(self, elapsed: float) -> tuple[int, ScheduleStep]:
+        if self._held is not None:
+            return self._held
         cycle, offset = divmod(elapsed, self._cycle)
         index = int(cycle) * len(self.schedule)
         for step in self.schedule:

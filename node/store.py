@@ -290,8 +290,8 @@ class ReadingRecord:
             check_label(self.true_label, what="true_label")
         if self.labelled_by is not None:
             _check_choice(self.labelled_by, LABELLED_BY, "labelled_by")
-        if (self.true_label is None) != (self.labelled_by is None):
-            msg = "true_label and labelled_by must be given together"
+        if self.true_label is not None and self.labelled_by is None:
+            msg = "a true_label needs labelled_by, saying how it was labelled"
             raise DatasetError(msg)
 
 
