@@ -16,6 +16,9 @@ from node.hardware.base import (
 _LOGGER = logging.getLogger(__name__)
 
 CHANNELS = range(8)
+# The 10-bit result: the highest code and the number of codes.
+FULL_SCALE_CODE = 1023
+CODES = 1024
 PI_EXTRA_HINT = "pip install 'smart-labeling[pi]'"
 PIN_FACTORY_HINT = (
     "run on a Raspberry Pi with lgpio (python3-lgpio on Raspberry Pi OS, "
@@ -30,7 +33,7 @@ def check_channel(channel: int, name: str) -> None:
         raise ValueError(msg)
 
 
-def open_channel(channel: int, *, vref: float = 3.3, pin_factory: Any = None) -> Any:
+def open_channel(channel: int, *, pin_factory: Any = None) -> Any:
     """Return a gpiozero MCP3008 reading one single-ended input."""
     try:
         from gpiozero import MCP3008, BadPinFactory, GPIOZeroError
@@ -39,7 +42,7 @@ def open_channel(channel: int, *, vref: float = 3.3, pin_factory: Any = None) ->
         raise DriverUnavailableError(msg) from err
 
     try:
-        return MCP3008(channel, max_voltage=vref, pin_factory=pin_factory)
+        return MCP3008(channel, pin_factory=pin_factory)
     except BadPinFactory as err:
         msg = f"no GPIO pin factory for the MCP3008: {PIN_FACTORY_HINT} ({err})"
         raise DriverUnavailableError(msg) from err
@@ -48,8 +51,8 @@ def open_channel(channel: int, *, vref: float = 3.3, pin_factory: Any = None) ->
         raise DriverUnavailableError(msg) from err
 
 
-def read_fraction(adc: Any, what: str) -> float:
-    """Return an opened channel's value as a fraction of the reference voltage."""
+def read_code(adc: Any, what: str) -> int:
+    """Return an opened channel's 10-bit conversion result."""
     if adc is None:
         msg = f"the MCP3008 {what} input is not open"
         raise DriverError(msg)
@@ -57,7 +60,7 @@ def read_fraction(adc: Any, what: str) -> float:
     from gpiozero import GPIOZeroError
 
     try:
-        return float(adc.value)
+        return int(adc.raw_value)
     except (GPIOZeroError, OSError) as err:
         msg = f"MCP3008 {what} read failed: {err}"
         raise DriverError(msg) from err
@@ -117,11 +120,11 @@ class MCP3008Light(LightSensor):
 
     def read(self) -> LightReading:
         """Return both levels in percent of full scale (more light, higher level)."""
-        light = read_fraction(self._light, "light")
-        infrared = read_fraction(self._infrared, "infrared")
+        light = read_code(self._light, "light")
+        infrared = read_code(self._infrared, "infrared")
         return LightReading(
-            light_level=round(light * 100.0, 2),
-            infrared_level=round(infrared * 100.0, 2),
+            light_level=round(light / FULL_SCALE_CODE * 100.0, 2),
+            infrared_level=round(infrared / FULL_SCALE_CODE * 100.0, 2),
         )
 
 
@@ -145,9 +148,7 @@ class TMP36Temperature(TemperatureSensor):
 
     def open(self) -> None:
         """Open the ADC channel."""
-        self._adc = open_channel(
-            self.channel, vref=self.vref, pin_factory=self.pin_factory
-        )
+        self._adc = open_channel(self.channel, pin_factory=self.pin_factory)
         _LOGGER.debug("MCP3008 TMP36 on channel %s, %s V", self.channel, self.vref)
 
     def close(self) -> None:
@@ -157,5 +158,5 @@ class TMP36Temperature(TemperatureSensor):
 
     def read(self) -> float:
         """Return the temperature in °C."""
-        volts = read_fraction(self._adc, "temperature") * self.vref
+        volts = read_code(self._adc, "temperature") * self.vref / CODES
         return round((volts - 0.5) * 100.0, 2)
