@@ -25,6 +25,7 @@ _LOGGER = logging.getLogger(__name__)
 
 NODE_KEY: Final = web.AppKey("node", Node)
 TOKEN_KEY: Final = web.AppKey("token", str)
+UPLOAD_LIMIT_KEY: Final = web.AppKey("upload_limit", int)
 OPEN_PATHS: Final = frozenset({"/api/info"})
 METADATA_LIMIT: Final = 1024 * 1024
 
@@ -131,12 +132,14 @@ async def _json_body(request: web.Request, schema: vol.Schema) -> dict[str, Any]
     try:
         validated: dict[str, Any] = schema(data)
     except vol.Invalid as err:
+        field = ".".join(str(part) for part in err.path)
         code = (
             "unknown_label"
-            if err.path and err.path[0] == "label"
+            if field == "label" and "label" in data
             else "invalid_request"
         )
-        raise ApiError(400, code, humanize_error(data, err)) from err
+        message = f"{field}: {err.msg}" if field else err.msg
+        raise ApiError(400, code, message) from err
     return validated
 
 
@@ -219,7 +222,7 @@ async def upload_model(request: web.Request) -> web.Response:
         )
     parts: dict[str, bytes] = {}
     reader = await request.multipart()
-    limits = {"model": MAX_MODEL_BYTES, "metadata": METADATA_LIMIT}
+    limits = {"model": request.app[UPLOAD_LIMIT_KEY], "metadata": METADATA_LIMIT}
     while (part := await reader.next()) is not None:
         name = getattr(part, "name", None)
         if name not in limits:
@@ -376,6 +379,7 @@ def create_app(
     )
     app[NODE_KEY] = node
     app[TOKEN_KEY] = token
+    app[UPLOAD_LIMIT_KEY] = max_upload_bytes
     app.router.add_routes(
         [
             web.get("/api/info", get_info),
