@@ -1,0 +1,93 @@
+"""The Smart Labeling integration: label the light in front of a node."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
+
+from .api import SmartLabelingClient
+from .const import DOMAIN, MIN_API_VERSION
+from .coordinator import (
+    SmartLabelingConfigEntry,
+    SmartLabelingCoordinator,
+    SmartLabelingRuntimeData,
+    async_check_node_issues,
+    entity_options,
+)
+from .services import async_setup_services
+
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.IMAGE,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+    Platform.UPDATE,
+]
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions of the integration."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: SmartLabelingConfigEntry
+) -> bool:
+    """Set up a Smart Labeling node from a config entry."""
+    client = SmartLabelingClient(
+        entry.data[CONF_HOST],
+        entry.data[CONF_PORT],
+        entry.data[CONF_TOKEN],
+        session=async_get_clientsession(hass),
+    )
+    coordinator = SmartLabelingCoordinator(hass, entry, client)
+    await coordinator.async_config_entry_first_refresh()
+
+    info = coordinator.data.info
+    if not async_check_node_issues(hass, info):
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="api_version_too_old",
+            translation_placeholders={
+                "api_version": str(info.api_version),
+                "min_api_version": str(MIN_API_VERSION),
+            },
+        )
+
+    # Store the runtime data
+    entry.runtime_data = SmartLabelingRuntimeData(
+        client=client,
+        coordinator=coordinator,
+        entity_options=entity_options(entry),
+    )
+
+    # Listen to the node
+    coordinator.async_start()
+
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    return True
+
+
+async def _async_options_updated(
+    hass: HomeAssistant, entry: SmartLabelingConfigEntry
+) -> None:
+    """Reload when the choice of entities changed; the node applies the rest."""
+    if entity_options(entry) != entry.runtime_data.entity_options:
+        hass.config_entries.async_schedule_reload(entry.entry_id)
+
+
+async def async_unload_entry(
+    hass: HomeAssistant, entry: SmartLabelingConfigEntry
+) -> bool:
+    """Unload a config entry."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
