@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import logging
 from typing import Any
@@ -166,6 +167,7 @@ class SnapshotCamera(Camera):
             with self._opener.open(request, timeout=self.timeout_s) as response:
                 body = response.read(MAX_SNAPSHOT_BYTES + 1)
                 content_type = response.headers.get("Content-Type", "")
+                declared = response.headers.get("Content-Length", "")
         except urllib.error.HTTPError as err:
             msg = f"{where} answered HTTP {err.code} {err.reason}"
             raise DriverError(msg) from err
@@ -178,12 +180,15 @@ class SnapshotCamera(Camera):
         except TimeoutError as err:
             msg = f"{where} timed out after {self.timeout_s:g} s"
             raise DriverError(msg) from err
-        except OSError as err:
-            msg = f"{where} failed: {err}"
+        except (OSError, http.client.HTTPException) as err:
+            msg = f"{where} failed: {err!r}"
             raise DriverError(msg) from err
 
         if len(body) > MAX_SNAPSHOT_BYTES:
             msg = f"{where} is over {MAX_SNAPSHOT_BYTES} bytes"
+            raise DriverError(msg)
+        if declared.isdigit() and len(body) < int(declared):
+            msg = f"{where} ended after {len(body)} of {declared} bytes"
             raise DriverError(msg)
         return body, content_type
 

@@ -123,6 +123,7 @@ class TSL2591Light(LightSensor):
         self.integration_ms = integration_ms
         self.address = address
         self._sensor: Any = None
+        self._own_bus: Any = None
 
     def open(self) -> None:
         """Find the sensor on the bus, set its gain and integration time, power it."""
@@ -135,31 +136,20 @@ class TSL2591Light(LightSensor):
             )
             raise DriverUnavailableError(msg) from err
 
-        bus = self.i2c if self.i2c is not None else open_i2c_bus()
+        own_bus = open_i2c_bus() if self.i2c is None else None
+        bus = self.i2c if self.i2c is not None else own_bus
         where = f"I2C address {self.address:#04x}"
         try:
             sensor = adafruit_tsl2591.TSL2591(bus, self.address)
             sensor.gain = GAIN_BITS[self.gain]
             sensor.integration_time = INTEGRATION_TIMES_MS.index(self.integration_ms)
-        except ValueError as err:
-            msg = (
-                f"no TSL2591 answers at {where}: check its wiring and look for it "
-                f"with i2cdetect -y 1 ({err})"
-            )
-            raise DriverUnavailableError(msg) from err
-        except RuntimeError as err:
-            msg = (
-                f"the device at {where} is not a TSL2591 (wrong device id): "
-                f"check the address ({err})"
-            )
-            raise DriverUnavailableError(msg) from err
-        except OSError as err:
-            msg = f"the TSL2591 at {where} cannot be set up: {err}"
-            raise DriverUnavailableError(msg) from err
+        except (ValueError, RuntimeError, OSError) as err:
+            release_bus(own_bus)
+            raise setup_error(err, where) from err
 
         # The first conversion with the new settings ends one integration later.
         time.sleep(self.integration_ms / 1000 * 1.2)
-        self._sensor = sensor
+        self._sensor, self._own_bus = sensor, own_bus
         _LOGGER.debug(
             "TSL2591 at %s ready: gain %s, integration %s ms",
             where,
@@ -168,14 +158,15 @@ class TSL2591Light(LightSensor):
         )
 
     def close(self) -> None:
-        """Power the sensor down."""
+        """Power the sensor down, and release the bus if this driver opened it."""
         sensor, self._sensor = self._sensor, None
-        if sensor is None:
-            return
-        try:
-            sensor.disable()
-        except OSError as err:
-            _LOGGER.debug("TSL2591 did not power down: %s", err)
+        own_bus, self._own_bus = self._own_bus, None
+        if sensor is not None:
+            try:
+                sensor.disable()
+            except OSError as err:
+                _LOGGER.debug("TSL2591 did not power down: %s", err)
+        release_bus(own_bus)
 
     def read(self) -> LightReading:
         """Read both channels; flag saturation and clip counts to the sensor's limit."""
@@ -200,3 +191,26 @@ class TSL2591Light(LightSensor):
             full_spectrum=full,
             saturated=saturated,
         )
+
+
+def setup_error(err: Exception, where: str) -> DriverUnavailableError:
+    """Return the error that explains why the sensor at `where` could not be set up."""
+    if isinstance(err, ValueError):
+        msg = (
+            f"no TSL2591 answers at {where}: check its wiring and look for it "
+            f"with i2cdetect -y 1 ({err})"
+        )
+    elif isinstance(err, RuntimeError):
+        msg = (
+            f"the device at {where} is not a TSL2591 (wrong device id): "
+            f"check the address ({err})"
+        )
+    else:
+        msg = f"the TSL2591 at {where} cannot be set up: {err}"
+    return DriverUnavailableError(msg)
+
+
+def release_bus(bus: Any) -> None:
+    """Release an I2C bus this driver opened; a bus it was given is left alone."""
+    if bus is not None:
+        bus.deinit()

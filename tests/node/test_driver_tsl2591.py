@@ -34,6 +34,10 @@ class FakeTSL2591Bus:
         self.fail_data_writes = False
         self.fail_reads = False
         self.pointer = 0
+        self.released = False
+
+    def deinit(self) -> None:
+        self.released = True
 
     def try_lock(self) -> bool:
         if self.locked:
@@ -181,7 +185,7 @@ def test_counts_give_channels_and_lux(
     assert reading.visible == 900
     assert reading.lux == pytest.approx(expected_lux)
     assert not reading.saturated
-    assert reading.light_level is None
+    assert reading.values().keys() == set(sensor.measures)
 
 
 def test_lux_follows_gain_and_integration_time(bus: FakeTSL2591Bus) -> None:
@@ -337,6 +341,26 @@ def test_without_a_bus_opens_the_default_one(
     bus.full_spectrum = 800
 
     assert light.read().full_spectrum == 800
+    assert not bus.released
+    light.close()
+    assert bus.released
+
+
+def test_failed_setup_releases_the_default_bus(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    bus = FakeTSL2591Bus(device_id=0x44)
+    monkeypatch.setattr(tsl2591, "open_i2c_bus", lambda: bus)
+
+    with pytest.raises(DriverUnavailableError, match="not a TSL2591"):
+        TSL2591Light().open()
+    assert bus.released
+
+
+def test_a_given_bus_stays_open(bus: FakeTSL2591Bus, sensor: TSL2591Light) -> None:
+    sensor.close()
+
+    assert not bus.released
 
 
 def fake_blinka(monkeypatch: pytest.MonkeyPatch, i2c_class: type) -> None:
