@@ -7,9 +7,10 @@ import csv
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+import io
 import math
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import Any, Final
 
 from node.const import CLASSES, READING_UNITS
 from node.store import DatasetError, ReadingRecord
@@ -241,34 +242,44 @@ def _parse_file_name(text: str) -> str:
     return name
 
 
-def _open_text(path: Path) -> TextIO:
-    """Open a CSV file as text, with or without a byte order mark."""
+def _read_text(path: Path) -> str:
+    """Return a CSV file's text, with or without a byte order mark.
+
+    Raise DatasetError if it cannot be read or is not UTF-8, naming the row.
+    """
     try:
-        return path.open(encoding="utf-8-sig", newline="")
+        data = path.read_bytes()
     except OSError as err:
         msg = f"cannot read {path}: {err.strerror or err}"
+        raise DatasetError(msg) from err
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        row = data[: err.start].count(b"\n") + 1
+        msg = f"{path.name}, row {row}: not UTF-8 text ({err.reason})"
         raise DatasetError(msg) from err
 
 
 class _CsvFile:
-    """An open CSV file whose header holds the columns a caller needs."""
+    """A CSV file whose header holds the columns a caller needs."""
 
-    def __init__(self, path: Path, handle: TextIO, required: list[str]) -> None:
-        """Read the header, choosing the delimiter that gives every required column.
+    def __init__(self, path: Path, required: list[str]) -> None:
+        """Read the file and its header, choosing the delimiter that fits the header.
 
         Raise DatasetError naming the missing columns if no delimiter gives them all.
         """
         self.path = path
-        self.handle = handle
-        first_line = handle.readline()
+        self.text = _read_text(path)
+        first_line = self.text.partition("\n")[0]
         if not first_line.strip():
             msg = f"{path.name} is empty; expected a header row"
             raise DatasetError(msg)
-        self.delimiter = DELIMITERS[0]
-        for delimiter in DELIMITERS:
-            if all(column in self._split(first_line, delimiter) for column in required):
-                self.delimiter = delimiter
-                break
+
+        def fit(delimiter: str) -> tuple[int, int]:
+            header = self._split(first_line, delimiter)
+            return sum(column in header for column in required), len(header)
+
+        self.delimiter = max(DELIMITERS, key=fit)
         header = self._split(first_line, self.delimiter)
         missing = [column for column in required if column not in header]
         if missing:
@@ -291,19 +302,14 @@ class _CsvFile:
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Yield the row number and cells of every non-blank row after the header."""
-        self.handle.seek(0)
-        reader = csv.reader(self.handle, delimiter=self.delimiter)
+        reader = csv.reader(
+            io.StringIO(self.text, newline=""), delimiter=self.delimiter, strict=True
+        )
         try:
             next(reader)
             for cells in reader:
                 if any(cell.strip() for cell in cells):
                     yield reader.line_num, cells
-        except UnicodeDecodeError as err:
-            msg = (
-                f"{self.path.name}, after row {reader.line_num}: "
-                f"not UTF-8 text ({err.reason})"
-            )
-            raise DatasetError(msg) from err
         except csv.Error as err:
             msg = f"{self.path.name}, row {reader.line_num}: {err}"
             raise DatasetError(msg) from err
@@ -324,38 +330,37 @@ def iter_csv_readings(
 
     Problems with the whole file (unreadable, missing column) raise DatasetError.
     """
-    with _open_text(path) as handle:
-        table = _CsvFile(path, handle, mapping.columns())
-        for row, cells in table.rows():
-            column = ""
-            try:
-                values = {}
-                for column, name in mapping.values.items():
-                    number = _parse_number(table.cell(cells, column), table.delimiter)
-                    if number is not None:
-                        values[name] = number
-                time = default_time
-                if mapping.time is not None:
-                    column = mapping.time
-                    time = parse_time(table.cell(cells, column), mapping.time_format)
-                label = None
-                if mapping.label is not None:
-                    column = mapping.label
-                    label = _parse_label(table.cell(cells, column))
-                saturated = False
-                if mapping.saturated is not None:
-                    column = mapping.saturated
-                    saturated = _parse_saturated(table.cell(cells, column))
-            except ValueError as err:
-                yield DatasetError(f"{path.name}, row {row}, column {column!r}: {err}")
-                continue
-            yield ReadingRecord(
-                time=time,
-                values=values,
-                saturated=saturated,
-                true_label=label,
-                labelled_by=None if label is None else "import",
-            )
+    table = _CsvFile(path, mapping.columns())
+    for row, cells in table.rows():
+        column = ""
+        try:
+            values = {}
+            for column, name in mapping.values.items():
+                number = _parse_number(table.cell(cells, column), table.delimiter)
+                if number is not None:
+                    values[name] = number
+            time = default_time
+            if mapping.time is not None:
+                column = mapping.time
+                time = parse_time(table.cell(cells, column), mapping.time_format)
+            label = None
+            if mapping.label is not None:
+                column = mapping.label
+                label = _parse_label(table.cell(cells, column))
+            saturated = False
+            if mapping.saturated is not None:
+                column = mapping.saturated
+                saturated = _parse_saturated(table.cell(cells, column))
+        except ValueError as err:
+            yield DatasetError(f"{path.name}, row {row}, column {column!r}: {err}")
+            continue
+        yield ReadingRecord(
+            time=time,
+            values=values,
+            saturated=saturated,
+            true_label=label,
+            labelled_by=None if label is None else "import",
+        )
 
 
 def iter_labels_file(
@@ -365,15 +370,14 @@ def iter_labels_file(
 
     The file is a CSV with a header holding the columns file and label.
     """
-    with _open_text(path) as handle:
-        table = _CsvFile(path, handle, ["file", "label"])
-        for row, cells in table.rows():
-            column = "file"
-            try:
-                name = _parse_file_name(table.cell(cells, column))
-                column = "label"
-                label = _parse_label(table.cell(cells, column))
-            except ValueError as err:
-                yield DatasetError(f"{path.name}, row {row}, column {column!r}: {err}")
-                continue
-            yield row, name, label
+    table = _CsvFile(path, ["file", "label"])
+    for row, cells in table.rows():
+        column = "file"
+        try:
+            name = _parse_file_name(table.cell(cells, column))
+            column = "label"
+            label = _parse_label(table.cell(cells, column))
+        except ValueError as err:
+            yield DatasetError(f"{path.name}, row {row}, column {column!r}: {err}")
+            continue
+        yield row, name, label

@@ -207,7 +207,11 @@ def _check_choice(value: Any, valid: Sequence[str], what: str) -> str:
 
 def _finite(value: Any, what: str) -> float:
     """Return a real number as a float; raise DatasetError if it is not finite."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    value_type = type(value)
+    # The exact-type test spares the slow ABC check for the common plain numbers.
+    if value_type not in {float, int} and (
+        value_type is bool or not isinstance(value, numbers.Real)
+    ):
         msg = f"{what} must be a number, not {value!r}"
         raise DatasetError(msg)
     number = float(value)
