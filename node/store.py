@@ -498,10 +498,13 @@ def _csv_cell(value: Any) -> Any:
 
 
 class DatasetStore:
-    """Readings, frames, models and settings of one node, in one data directory."""
+    """Readings, frames, models and settings of one node, in one data directory.
+
+    Several processes may open the same folder at once; each call is atomic.
+    """
 
     def __init__(self, data_dir: Path, *, read_only: bool = False) -> None:
-        """Open (or create) the store; a writer also repairs what a crash left."""
+        """Open (or create) the store; the first to open the folder repairs it."""
         self.data_dir = data_dir
         self.database_path = data_dir / DATABASE_FILE
         self.frames_dir = data_dir / FRAMES_DIR
@@ -520,11 +523,13 @@ class DatasetStore:
             return
 
         self.frames_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_file = self._take_lock()
+        self._lock_file, alone = self._share_folder()
         try:
             self._connection = self._connect(str(self.database_path), uri=False)
             self._migrate()
-            self._recover()
+            if alone:
+                self._recover()
+                fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_SH)
         except BaseException:
             self.close()
             raise
@@ -556,16 +561,20 @@ class DatasetStore:
 
     # Opening and repair
 
-    def _take_lock(self) -> IO[str]:
-        """Lock the data directory against a second writer, in any process."""
+    def _share_folder(self) -> tuple[IO[str], bool]:
+        """Lock the data folder for sharing; return it and whether no one else has it.
+
+        A store that is alone holds the lock exclusively until it has repaired the
+        folder: the files a repair removes could be another process's frames in
+        flight, so only the first store to open the folder repairs it.
+        """
         lock_file = (self.data_dir / LOCK_FILE).open("a", encoding="utf-8")
         try:
             fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as err:
-            lock_file.close()
-            msg = f"the dataset in {self.data_dir} is already open for writing"
-            raise DatasetError(msg) from err
-        return lock_file
+        except BlockingIOError:
+            fcntl.flock(lock_file.fileno(), fcntl.LOCK_SH)
+            return lock_file, False
+        return lock_file, True
 
     def _connect(self, database: str, *, uri: bool) -> sqlite3.Connection:
         """Connect and set the pragmas every connection needs."""
@@ -599,10 +608,11 @@ class DatasetStore:
 
     def _migrate(self) -> None:
         """Create the tables, or bring an older schema up to date."""
-        version = self._check_schema_version()
-        if version == SCHEMA_VERSION:
+        if self._check_schema_version() == SCHEMA_VERSION:
             return
         with self._transaction() as transaction:
+            # Another process may have migrated since the check above.
+            version = self._check_schema_version()
             for step in range(version, SCHEMA_VERSION):
                 for statement in _MIGRATIONS[step]:
                     transaction.connection.execute(statement)

@@ -157,9 +157,8 @@ def test_times_are_stored_in_utc(store: DatasetStore) -> None:
 
 def test_numbers_are_normalised_to_floats() -> None:
     """Integer and NumPy values become plain floats."""
-    built = ReadingRecord(
-        time=START, values={"lux": 3, "visible": np.float32(2.5)}, confidence=1
-    )
+    values: dict[str, Any] = {"lux": 3, "visible": np.float32(2.5)}
+    built = ReadingRecord(time=START, values=values, confidence=1)
     assert built.values == {"lux": 3.0, "visible": 2.5}
     assert all(type(value) is float for value in built.values.values())
     assert type(built.confidence) is float
@@ -467,13 +466,26 @@ def test_data_survives_reopening(tmp_path: Path) -> None:
         assert store.get_setting("debounce") == 3
 
 
-def test_a_second_writer_is_refused(tmp_path: Path) -> None:
-    """Only one store may write a data folder at a time."""
+def test_writers_share_a_folder_and_only_the_first_repairs(tmp_path: Path) -> None:
+    """A second store beside an open one writes too, but leaves its files alone."""
     data_dir = tmp_path / "data"
-    with DatasetStore(data_dir), pytest.raises(DatasetError, match="already open"):
-        DatasetStore(data_dir)
-    with DatasetStore(data_dir) as store:
-        assert store.sessions() == []
+    with DatasetStore(data_dir) as first:
+        session_id = first.start_session("realtime")
+        in_flight = data_dir / "frames" / str(session_id) / ".1.jpg.tmp"
+        in_flight.parent.mkdir()
+        in_flight.write_bytes(b"being written")
+
+        with DatasetStore(data_dir) as second:
+            assert second.session(session_id).active
+            assert in_flight.exists()
+            reading_id = second.add_reading(session_id, record(), jpeg_bytes())
+        assert first.reading(reading_id).frame
+        first.add_reading(session_id, record(1))
+
+    with DatasetStore(data_dir) as alone:
+        assert not in_flight.exists()
+        assert not alone.session(session_id).active
+        assert alone.session(session_id).readings == 2
 
 
 def test_read_only_store_reads_beside_a_writer(tmp_path: Path) -> None:

@@ -234,6 +234,10 @@ def test_missing_mapped_column_is_always_an_error(
             ORIGINAL_HEADER + '1,2,3,4,"2023-05-04\n',
             r"empty\.csv, row 2: unexpected end of data",
         ),
+        (
+            ORIGINAL_HEADER + '1,2,3,4,"2023-05-04"x,Lighter\n',
+            r"empty\.csv, row 2: ',' expected after '\"'",
+        ),
     ],
 )
 def test_unreadable_files_are_errors(
