@@ -57,7 +57,7 @@ class HardwareConfig:
     snapshot_password: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        """Check the driver names, and the options that involve two devices."""
+        """Check the driver names and the chosen drivers' options."""
         check_name("light", self.light, LIGHT_SENSORS)
         check_name("temperature", self.temperature, TEMPERATURE_SENSORS)
         check_name("distance", self.distance, DISTANCE_SENSORS)
@@ -81,6 +81,9 @@ class HardwareConfig:
                     "channel; each sensor needs its own MCP3008 input"
                 )
                 raise ValueError(msg)
+
+        # Each driver checks its own options when it is built, without any I/O.
+        build_hardware(self)
 
     @property
     def snapshot_auth(self) -> tuple[str, str] | None:

@@ -194,11 +194,31 @@ def test_tmp36_channel_is_free_when_light_is_elsewhere() -> None:
     assert temperature.channel == 0
 
 
-def test_bad_driver_options_fail_the_build() -> None:
-    config = HardwareConfig(tsl2591_gain="ultra")
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"tsl2591_gain": "ultra"}, "gain 'ultra' is not one of"),
+        ({"tsl2591_integration_ms": 250}, "integration time 250 ms"),
+        ({"tmp36_channel": 8}, "temperature channel 8 is not one of 0-7"),
+        ({"hcsr04_echo_pin": 23}, "trigger and echo pins are both GPIO23"),
+        ({"camera_width": -1}, "camera size must be positive"),
+        (
+            {"camera": "snapshot", "snapshot_url": "rtsp://cam/stream"},
+            "snapshot URL must be http:// or https://",
+        ),
+    ],
+)
+def test_bad_driver_options_are_rejected(
+    options: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        HardwareConfig(**options)  # type: ignore[arg-type]
 
-    with pytest.raises(ValueError, match="gain 'ultra' is not one of"):
-        build_hardware(config)
+
+def test_options_of_absent_drivers_are_not_checked() -> None:
+    config = HardwareConfig(light="none", tsl2591_gain="ultra")
+
+    assert build_hardware(config).light is None
 
 
 def test_config_is_frozen() -> None:
