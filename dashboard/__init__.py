@@ -1,0 +1,1 @@
+"""Streamlit dashboard of the dataset, the models and a live node."""

@@ -1,0 +1,1 @@
+"""The dashboard pages, each run as a script by `st.navigation`."""

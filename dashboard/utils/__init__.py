@@ -1,0 +1,1 @@
+"""Data access, charts and clients shared by the dashboard pages."""
