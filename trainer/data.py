@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 import csv
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 import logging
 import math
 from pathlib import Path
-from typing import Any, Final
+import sqlite3
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -89,7 +91,8 @@ class SensorData:
     sessions: list[str]
     times: list[float]
     origins: list[str]
-    reading_ids: list[int | None]
+    # The store's reading id, or the CSV line number.
+    row_ids: list[int | None]
     problems: Problems = field(default_factory=Problems)
 
     def __len__(self) -> int:
@@ -106,7 +109,7 @@ class SensorData:
             sessions=[self.sessions[index] for index in chosen],
             times=[self.times[index] for index in chosen],
             origins=[self.origins[index] for index in chosen],
-            reading_ids=[self.reading_ids[index] for index in chosen],
+            row_ids=[self.row_ids[index] for index in chosen],
             problems=self.problems,
         )
 
@@ -133,7 +136,7 @@ class _Row:
     origin: str
     values: dict[str, float]
     label: str | None
-    reading_id: int | None = None
+    row_id: int | None = None
 
 
 def load_sensor_data(
@@ -202,6 +205,23 @@ def _parse_float(text: str | None, where: str, column: str) -> float:
     return value
 
 
+def _parse_time(text: str | None, where: str, column: str) -> float:
+    """Return seconds from a number or an ISO 8601 time, as the store exports it."""
+    try:
+        return _parse_float(text, where, column)
+    except ValueError:
+        if not text or not text.strip():
+            raise
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        msg = f"{where}: column {column!r} is neither seconds nor an ISO time: {text!r}"
+        raise ValueError(msg) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
 def _csv_rows(
     path: Path,
     columns: tuple[FeatureColumn, ...],
@@ -254,7 +274,7 @@ def _csv_rows(
                 if column in header
             }
             time_value = (
-                _parse_float(record.get(time_column), where, time_column)
+                _parse_time(record.get(time_column), where, time_column)
                 if time_column in header
                 else float(line)
             )
@@ -275,6 +295,7 @@ def _csv_rows(
                 origin=where,
                 values=values,
                 label=label,
+                row_id=line,
             )
         )
     return rows
@@ -294,14 +315,14 @@ def _store_rows(path: Path, problems: Problems) -> list[_Row]:
     from node.store import DatasetStore
 
     try:
-        store = DatasetStore(path)
-    except Exception as err:  # noqa: BLE001
+        store = DatasetStore(path, read_only=True)
+    except (OSError, ValueError, sqlite3.Error) as err:
         problems.report(f"{path}: cannot open the dataset store: {err}")
         return []
     try:
         readings = store.readings()
     finally:
-        _close(store)
+        store.close()
     rows = []
     for reading in readings:
         where = f"{path} reading {reading.id}"
@@ -318,30 +339,17 @@ def _store_rows(path: Path, problems: Problems) -> list[_Row]:
                 time=float(_timestamp(reading.time)),
                 order=int(reading.id),
                 origin=where,
-                values={
-                    name: float(value)
-                    for name, value in dict(reading.values).items()
-                    if name in NODE_FEATURES and value is not None
-                },
+                values=dict(reading.values),
                 label=label,
-                reading_id=int(reading.id),
+                row_id=int(reading.id),
             )
         )
     return rows
 
 
-def _close(store: Any) -> None:
-    close = getattr(store, "close", None)
-    if callable(close):
-        close()
-
-
-def _timestamp(value: Any) -> float:
-    if isinstance(value, int | float):
-        return float(value)
-    timestamp = getattr(value, "timestamp", None)
-    if callable(timestamp):
-        return float(timestamp())
+def _timestamp(value: datetime | float) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
     return float(value)
 
 
@@ -356,9 +364,15 @@ def _assemble(
     kept: list[tuple[_Row, list[float]]] = []
     for session in sorted(by_session):
         window = FeatureWindow()
-        for row in sorted(by_session[session], key=lambda item: (item.time, item.order)):
+        for row in sorted(
+            by_session[session], key=lambda item: (item.time, item.order)
+        ):
             computed = window.update(
-                {name: value for name, value in row.values.items() if name in READING_UNITS}
+                {
+                    name: value
+                    for name, value in row.values.items()
+                    if name in READING_UNITS
+                }
             )
             merged = {**computed, **row.values}
             missing = [name for name in features if name not in merged]
@@ -376,7 +390,7 @@ def _assemble(
         sessions=[row.session for row, _ in kept],
         times=[row.time for row, _ in kept],
         origins=[row.origin for row, _ in kept],
-        reading_ids=[row.reading_id for row, _ in kept],
+        row_ids=[row.row_id for row, _ in kept],
         problems=problems,
     )
 
@@ -407,7 +421,9 @@ def split_by_session(
     data: SensorData, *, holdout: float = 0.2, seed: int = 0
 ) -> tuple[list[int], list[int], str]:
     """Split row positions into training and validation by whole sessions."""
-    return split_rows(data.labels, data.sessions, data.times, holdout=holdout, seed=seed)
+    return split_rows(
+        data.labels, data.sessions, data.times, holdout=holdout, seed=seed
+    )
 
 
 def split_rows(

@@ -12,8 +12,8 @@ from typing import Any, Final
 from node.bundle import BundleError, read_bundle
 
 from .errors import TrainerError
-from .evaluate import evaluate
-from .export import update_metrics
+from .evaluation import evaluate
+from .exporting import update_metrics
 from .images import ImageConfig, export_images, train_images
 from .model_card import write_model_card
 from .sensors import SensorConfig, export_sensors, train_sensors
@@ -88,7 +88,11 @@ def build_sensor_default(
         SENSOR_FEATURES,
     )
     result = train_sensors(
-        training_data, None, features=SENSOR_FEATURES, config=config.sensor, progress=progress
+        training_data,
+        None,
+        features=SENSOR_FEATURES,
+        config=config.sensor,
+        progress=progress,
     )
     directory = output / SENSORS_NAME
     report = export_sensors(
@@ -98,7 +102,9 @@ def build_sensor_default(
         version=VERSION,
         extra_training={
             "data": _sensor_data_description(config),
-            "validation_metrics": _metric_subset(result.report.metrics if result.report else {}),
+            "validation_metrics": _metric_subset(
+                result.report.metrics if result.report else {}
+            ),
         },
     )
     test = evaluate(directory, test_data, write=False)
@@ -132,9 +138,7 @@ def build_image_default(
         seed=config.seed + 1,
     )
     image_config = config.image
-    result = train_images(
-        training_data, None, config=image_config, progress=progress
-    )
+    result = train_images(training_data, None, config=image_config, progress=progress)
     directory = output / IMAGE_NAME
     export_images(
         result,
@@ -143,7 +147,9 @@ def build_image_default(
         version=VERSION,
         extra_training={
             "data": _image_data_description(config),
-            "validation_metrics": _metric_subset(result.report.metrics if result.report else {}),
+            "validation_metrics": _metric_subset(
+                result.report.metrics if result.report else {}
+            ),
         },
     )
     test = evaluate(directory, test_data, write=False)
@@ -190,7 +196,11 @@ def check_defaults(
     chosen = _check_kinds(kinds)
     with tempfile.TemporaryDirectory(prefix="smart-labeling-defaults-") as folder:
         fresh = build_defaults(
-            Path(folder), config=config, kinds=chosen, progress=progress, model_card=False
+            Path(folder),
+            config=config,
+            kinds=chosen,
+            progress=progress,
+            model_card=False,
         )
     differences = []
     for name, metrics in fresh.items():
@@ -217,7 +227,9 @@ def compare_metrics(
     differences = []
     for label, old_value, new_value in pairs:
         if old_value is None or new_value is None:
-            differences.append(f"{name}: {label} is missing ({old_value} vs {new_value})")
+            differences.append(
+                f"{name}: {label} is missing ({old_value} vs {new_value})"
+            )
         elif abs(float(old_value) - float(new_value)) > tolerance:
             differences.append(
                 f"{name}: {label} was {old_value}, a fresh build gives {new_value}"

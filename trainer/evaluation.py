@@ -14,10 +14,16 @@ from numpy.typing import NDArray
 from node.bundle import Bundle, BundleError, read_bundle
 from node.classifier import LoadedModel, image_input, load_bundle_model, sensor_input
 
-from .data import BACKGROUND, FeatureColumn, SensorData, load_sensor_data, parse_features
+from .data import (
+    BACKGROUND,
+    FeatureColumn,
+    SensorData,
+    load_sensor_data,
+    parse_features,
+)
 from .errors import DataError, OnError, TrainerError
+from .exporting import DEFAULT_THRESHOLD, Holdout, holdout_metrics
 from .image_data import ImageData, load_image_data
-from .export import DEFAULT_THRESHOLD, Holdout, holdout_metrics
 from .plot import draw_confusion_matrix
 
 _LOGGER = logging.getLogger(__name__)
@@ -44,26 +50,37 @@ def bundle_feature_columns(
     if mapping:
         for column in parse_features(mapping):
             columns[column.feature] = column.column
-    return tuple(FeatureColumn(columns[name], name) for name in bundle.metadata.features)
+    return tuple(
+        FeatureColumn(columns[name], name) for name in bundle.metadata.features
+    )
 
 
-def predict_sensors(loaded: LoadedModel, data: SensorData) -> NDArray[np.float32]:
+def predict_sensors(
+    loaded: LoadedModel, features: Sequence[str], values: NDArray[np.float32]
+) -> NDArray[np.float32]:
     """Return the model's probabilities for every row, one invoke per row."""
     metadata = loaded.metadata
+    missing = [name for name in metadata.features if name not in features]
+    if missing:
+        msg = f"the data lacks the bundle's features {', '.join(missing)}"
+        raise DataError(msg)
     outputs = []
-    for index, row in enumerate(data.values):
-        features = dict(zip(data.features, map(float, row), strict=True))
-        batch = sensor_input(metadata, features)
-        if batch is None:
-            msg = f"{data.origins[index]}: missing a feature of {', '.join(metadata.features)}"
-            raise DataError(msg)
-        outputs.append(loaded.model.run(batch))
+    for row in values:
+        batch = sensor_input(
+            metadata, dict(zip(features, map(float, row), strict=True))
+        )
+        if batch is not None:
+            outputs.append(loaded.model.run(batch))
     return _stack(outputs, len(metadata.classes))
 
 
-def predict_images(loaded: LoadedModel, images: NDArray[np.uint8]) -> NDArray[np.float32]:
+def predict_images(
+    loaded: LoadedModel, images: NDArray[np.uint8]
+) -> NDArray[np.float32]:
     """Return the model's probabilities for every frame, resized as the node does."""
-    outputs = [loaded.model.run(image_input(loaded.metadata, frame)) for frame in images]
+    outputs = [
+        loaded.model.run(image_input(loaded.metadata, frame)) for frame in images
+    ]
     return _stack(outputs, len(loaded.metadata.classes))
 
 
@@ -76,7 +93,9 @@ def _stack(outputs: list[NDArray[np.float32]], width: int) -> NDArray[np.float32
 def check_classes(bundle: Bundle, labels: Sequence[str | None]) -> None:
     """Raise TrainerError when the data holds classes the bundle does not predict."""
     classes = bundle.metadata.classes
-    unknown = sorted({str(label) for label in labels if label and label != BACKGROUND} - set(classes))
+    unknown = sorted(
+        {str(label) for label in labels if label and label != BACKGROUND} - set(classes)
+    )
     if unknown:
         msg = (
             f"the data's classes {', '.join(unknown)} are not among the bundle's "
@@ -86,6 +105,77 @@ def check_classes(bundle: Bundle, labels: Sequence[str | None]) -> None:
     if not any(label in classes for label in labels):
         msg = f"the data holds no rows labelled with the bundle's classes {', '.join(classes)}"
         raise TrainerError(msg)
+
+
+def load_for_bundle(
+    bundle: Bundle,
+    data: Sequence[Path] | SensorData | ImageData,
+    *,
+    features: str | Sequence[str] | None = None,
+    label_column: str = "label",
+    session_column: str = "session",
+    time_column: str = "time",
+    on_error: OnError = "stop",
+) -> Holdout:
+    """Read labelled data in the form the bundle takes, checking its classes."""
+    classes = bundle.metadata.classes
+    if bundle.metadata.kind == "sensors":
+        if isinstance(data, ImageData):
+            msg = f"{bundle.path} is a sensors model; give it sensor readings"
+            raise TrainerError(msg)
+        if isinstance(data, SensorData):
+            sensor_data = data
+        else:
+            sensor_data = load_sensor_data(
+                list(data),
+                bundle_feature_columns(bundle, features),
+                label_column=label_column,
+                session_column=session_column,
+                time_column=time_column,
+                on_error=on_error,
+            )
+        sensor_data = sensor_data.labelled()
+        check_classes(bundle, sensor_data.labels)
+        return Holdout(
+            sensor_data.values,
+            sensor_data.labels,
+            sensor_data.sessions,
+            skipped=sensor_data.problems.summary(),
+        )
+
+    if isinstance(data, SensorData):
+        msg = f"{bundle.path} is an image model; give it images"
+        raise TrainerError(msg)
+    image = bundle.metadata.image_input
+    if isinstance(data, ImageData):
+        image_data = data
+    else:
+        image_data = load_image_data(
+            list(data), size=(image.height, image.width), on_error=on_error
+        )
+    check_classes(bundle, list(image_data.labels))
+    keep = [i for i, name in enumerate(image_data.labels) if name in classes]
+    return Holdout(
+        image_data.images[keep],
+        [image_data.labels[i] for i in keep],
+        [image_data.sessions[i] for i in keep],
+        skipped=image_data.problems.summary(),
+    )
+
+
+def holdout_for_bundle(
+    bundle_dir: Path,
+    data: Sequence[Path],
+    *,
+    features: str | Sequence[str] | None = None,
+    label_column: str = "label",
+    on_error: OnError = "stop",
+) -> Holdout:
+    """Read labelled data to compare a re-exported bundle with its Keras model."""
+    bundle, _ = open_bundle(bundle_dir)
+    return load_for_bundle(
+        bundle, data, features=features, label_column=label_column, on_error=on_error
+    )
 
 
 def evaluate(
@@ -104,48 +194,22 @@ def evaluate(
     """Score a bundle on labelled data; write evaluation.json and a confusion plot."""
     bundle, loaded = open_bundle(bundle_dir)
     classes = bundle.metadata.classes
-    skipped: dict[str, object] = {"count": 0, "first": []}
+    holdout = load_for_bundle(
+        bundle,
+        data,
+        features=features,
+        label_column=label_column,
+        session_column=session_column,
+        time_column=time_column,
+        on_error=on_error,
+    )
     if bundle.metadata.kind == "sensors":
-        if isinstance(data, SensorData):
-            sensor_data = data
-        elif isinstance(data, list | tuple):
-            sensor_data = load_sensor_data(
-                [Path(item) for item in data],
-                bundle_feature_columns(bundle, features),
-                label_column=label_column,
-                session_column=session_column,
-                time_column=time_column,
-                on_error=on_error,
-            )
-        else:
-            msg = f"{bundle_dir} is a sensors model; give it sensor readings"
-            raise TrainerError(msg)
-        sensor_data = sensor_data.labelled()
-        skipped = sensor_data.problems.summary()
-        check_classes(bundle, sensor_data.labels)
-        probabilities = predict_sensors(loaded, sensor_data)
-        holdout = Holdout(sensor_data.values, sensor_data.labels, sensor_data.sessions)
-    else:
-        if isinstance(data, ImageData):
-            image_data = data
-        elif isinstance(data, list | tuple):
-            image_data = load_image_data(
-                [Path(item) for item in data],
-                size=None,
-                on_error=on_error,
-            )
-            skipped = image_data.problems.summary()
-        else:
-            msg = f"{bundle_dir} is an image model; give it images"
-            raise TrainerError(msg)
-        check_classes(bundle, list(image_data.labels))
-        keep = [i for i, label in enumerate(image_data.labels) if label in classes]
-        probabilities = predict_images(loaded, image_data.images[keep])
-        holdout = Holdout(
-            image_data.images[keep],
-            [image_data.labels[i] for i in keep],
-            [image_data.sessions[i] for i in keep],
+        probabilities = predict_sensors(
+            loaded, bundle.metadata.features, holdout.inputs
         )
+    else:
+        probabilities = predict_images(loaded, holdout.inputs)
+    skipped = holdout.skipped
 
     metrics = holdout_metrics(probabilities, holdout, classes, threshold=threshold)
     result: dict[str, Any] = {

@@ -54,6 +54,7 @@ class Holdout:
     labels: list[str | None]
     sessions: list[str]
     validation: str = ""
+    skipped: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -88,7 +89,9 @@ class ExportReport:
         }
 
 
-def _representative_batches(samples: NDArray[Any]) -> Iterator[list[NDArray[np.float32]]]:
+def _representative_batches(
+    samples: NDArray[Any],
+) -> Iterator[list[NDArray[np.float32]]]:
     for row in samples:
         yield [np.asarray(row, dtype=np.float32)[None, ...]]
 
@@ -147,7 +150,9 @@ def _selective_int8(tf: Any, converter: Any, samples: NDArray[Any]) -> bytes:
 def run_tflite(model_path: Path, inputs: NDArray[Any]) -> NDArray[np.float32]:
     """Run every input row through the node's runtime, one example at a time."""
     model = load_model(model_path)
-    outputs = [model.run(np.asarray(row, dtype=np.float32)[None, ...]) for row in inputs]
+    outputs = [
+        model.run(np.asarray(row, dtype=np.float32)[None, ...]) for row in inputs
+    ]
     if not outputs:
         return np.zeros((0, model.output_size), dtype=np.float32)
     return np.stack(outputs).astype(np.float32)
@@ -163,7 +168,9 @@ def holdout_metrics(
     """Return the metrics of predicted probabilities on labelled and background rows."""
     labelled = [i for i, label in enumerate(holdout.labels) if label in classes]
     background = [
-        i for i, label in enumerate(holdout.labels) if label is not None and label not in classes
+        i
+        for i, label in enumerate(holdout.labels)
+        if label is not None and label not in classes
     ]
     predicted = [classes[int(np.argmax(probabilities[i]))] for i in labelled]
     true = [str(holdout.labels[i]) for i in labelled]
@@ -221,7 +228,9 @@ def export(
             )
             raise TrainerError(msg)
         if holdout is not None:
-            metrics = holdout_metrics(tflite_output, holdout, classes, threshold=threshold)
+            metrics = holdout_metrics(
+                tflite_output, holdout, classes, threshold=threshold
+            )
             keras_metrics = holdout_metrics(
                 keras_output, holdout, classes, threshold=threshold
             )

@@ -7,7 +7,8 @@ import csv
 from dataclasses import dataclass, field
 import logging
 from pathlib import Path
-from typing import Any, Final
+import sqlite3
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -138,13 +139,15 @@ def _image_label(raw: str, where: str, problems: Problems) -> str | None:
         problems.report(f"{where}: {err}")
         return None
     if label == BACKGROUND:
-        problems.report(f"{where}: label {BACKGROUND!r} has no light source to learn from")
+        problems.report(
+            f"{where}: label {BACKGROUND!r} has no light source to learn from"
+        )
         return None
     return label
 
 
 def _folder_items(folder: Path, problems: Problems) -> list[_Item]:
-    items = []
+    items: list[_Item] = []
     subfolders = sorted(child for child in folder.iterdir() if child.is_dir())
     if not subfolders:
         problems.report(f"{folder}: no class sub-folders ({', '.join(CLASSES)})")
@@ -153,9 +156,11 @@ def _folder_items(folder: Path, problems: Problems) -> list[_Item]:
         label = _image_label(subfolder.name, str(subfolder), problems)
         if label is None:
             continue
-        for path in sorted(subfolder.iterdir()):
-            if path.is_file() and not path.name.startswith("."):
-                items.append(_Item(path, label, folder.name, str(path)))
+        items.extend(
+            _Item(path, label, folder.name, str(path))
+            for path in sorted(subfolder.iterdir())
+            if path.is_file() and not path.name.startswith(".")
+        )
     return items
 
 
@@ -193,8 +198,8 @@ def _store_items(path: Path, problems: Problems) -> list[_Item]:
     from node.store import DatasetStore
 
     try:
-        store: Any = DatasetStore(path)
-    except Exception as err:  # noqa: BLE001
+        store = DatasetStore(path, read_only=True)
+    except (OSError, ValueError, sqlite3.Error) as err:
         problems.report(f"{path}: cannot open the dataset store: {err}")
         return []
     items = []
@@ -202,17 +207,18 @@ def _store_items(path: Path, problems: Problems) -> list[_Item]:
         for reading in store.readings(labelled_only=True):
             where = f"{path} reading {reading.id}"
             frame_path = store.frame_path(reading.id)
-            if frame_path is None or not Path(frame_path).is_file():
-                continue
-            if not reading.true_label:
+            if frame_path is None or not reading.true_label:
                 continue
             label = _image_label(str(reading.true_label), where, problems)
             if label is not None:
                 items.append(
-                    _Item(Path(frame_path), label, f"{path.name}:{reading.session_id}", where)
+                    _Item(
+                        Path(frame_path),
+                        label,
+                        f"{path.name}:{reading.session_id}",
+                        where,
+                    )
                 )
     finally:
-        close = getattr(store, "close", None)
-        if callable(close):
-            close()
+        store.close()
     return items

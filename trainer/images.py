@@ -15,7 +15,7 @@ from node.const import CLASSES
 
 from .data import split_rows
 from .errors import DataError, OnError, TrainerError
-from .export import ExportReport, Holdout, export
+from .exporting import ExportReport, Holdout, export
 from .image_data import ImageData, load_image_data
 from .metrics import accuracy, macro_f1
 from .sensors import _EpochBar, seed_everything
@@ -150,7 +150,9 @@ def _tiny_backbone(shape: tuple[int, int, int]) -> Any:
     return keras.Model(inputs, x, name="tiny")
 
 
-def build_image_model(config: ImageConfig, classes: Sequence[str] = CLASSES) -> tuple[Any, Any]:
+def build_image_model(
+    config: ImageConfig, classes: Sequence[str] = CLASSES
+) -> tuple[Any, Any]:
     """Return the Functional model (raw RGB in) and its backbone."""
     import keras
 
@@ -179,7 +181,9 @@ def build_image_model(config: ImageConfig, classes: Sequence[str] = CLASSES) -> 
     x = base_model(x, training=False)
     x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
     x = keras.layers.Dropout(config.dropout, name="dropout")(x)
-    outputs = keras.layers.Dense(len(classes), activation="softmax", name="probabilities")(x)
+    outputs = keras.layers.Dense(
+        len(classes), activation="softmax", name="probabilities"
+    )(x)
     return keras.Model(inputs, outputs, name=f"image_{config.backbone}"), base_model
 
 
@@ -242,7 +246,7 @@ def train_images(
     train_y = np.asarray([CLASSES.index(label) for label in training.labels])
     val_x = held_out.images.astype(np.float32)
     val_y = np.asarray([CLASSES.index(label) for label in held_out.labels])
-    class_weight = _class_weights(train_y.tolist(), len(CLASSES))
+    class_weight = _class_weights([int(value) for value in train_y], len(CLASSES))
 
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -261,7 +265,9 @@ def train_images(
         verbose=0,
     )
     bar.bar.close()
-    histories = {key: [float(v) for v in values] for key, values in history.history.items()}
+    histories = {
+        key: [float(v) for v in values] for key, values in history.history.items()
+    }
 
     if config.fine_tune_epochs > 0 and config.backbone != "tiny":
         base_model.trainable = True
@@ -285,7 +291,9 @@ def train_images(
         )
         bar.bar.close()
         for key, values in tuned.history.items():
-            histories.setdefault(f"fine_tune_{key}", []).extend(float(v) for v in values)
+            histories.setdefault(f"fine_tune_{key}", []).extend(
+                float(v) for v in values
+            )
 
     validation_f1 = None
     if len(val_x):
@@ -301,7 +309,9 @@ def train_images(
 
     rng = np.random.default_rng(config.seed)
     sample = np.sort(
-        rng.choice(len(training), size=min(REPRESENTATIVE_IMAGES, len(training)), replace=False)
+        rng.choice(
+            len(training), size=min(REPRESENTATIVE_IMAGES, len(training)), replace=False
+        )
     )
     result = ImageTraining(
         model=model,
@@ -336,7 +346,9 @@ def train_images(
         "skipped": dataset.problems.count,
     }
     if output is not None:
-        export_images(result, output, name=name, version=version, quantization=quantization)
+        export_images(
+            result, output, name=name, version=version, quantization=quantization
+        )
     return result
 
 

@@ -15,7 +15,9 @@ def _per_class(
     result = {}
     for name in classes:
         true_positive = sum(
-            1 for actual, guess in zip(true, predicted, strict=True) if actual == guess == name
+            1
+            for actual, guess in zip(true, predicted, strict=True)
+            if actual == guess == name
         )
         support = sum(1 for actual in true if actual == name)
         chosen = sum(1 for guess in predicted if guess == name)
@@ -35,7 +37,9 @@ def _per_class(
     return result
 
 
-def macro_f1(true: Sequence[str], predicted: Sequence[str], classes: Sequence[str]) -> float:
+def macro_f1(
+    true: Sequence[str], predicted: Sequence[str], classes: Sequence[str]
+) -> float:
     """Return the mean F1 over the classes that occur in the labels or predictions."""
     seen = set(true) | set(predicted)
     present = [name for name in classes if name in seen]
@@ -81,7 +85,9 @@ def classification_metrics(
             session_predicted = [predicted[i] for i in rows]
             per_session[session] = {
                 "accuracy": round(accuracy(session_true, session_predicted), 6),
-                "macro_f1": round(macro_f1(session_true, session_predicted, classes), 6),
+                "macro_f1": round(
+                    macro_f1(session_true, session_predicted, classes), 6
+                ),
                 "count": len(rows),
             }
         result["per_session"] = per_session

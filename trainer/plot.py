@@ -46,7 +46,9 @@ def draw_confusion_matrix(
             )
     for column, predicted_name in enumerate(classes):
         left = MARGIN + column * CELL
-        draw.text((left + 4, MARGIN - 16), predicted_name[:11], fill=TEXT_COLOUR, font=font)
+        draw.text(
+            (left + 4, MARGIN - 16), predicted_name[:11], fill=TEXT_COLOUR, font=font
+        )
 
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(path, format="PNG")

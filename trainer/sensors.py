@@ -21,7 +21,7 @@ from .data import (
     split_by_session,
 )
 from .errors import DataError, OnError, TrainerError
-from .export import ExportReport, Holdout, export
+from .exporting import ExportReport, Holdout, export
 from .metrics import accuracy, macro_f1
 from .simulate import select_features
 
@@ -113,7 +113,7 @@ def targets_and_weights(
         else:
             msg = f"row {row}: label {label!r} is neither a class nor {BACKGROUND!r}"
             raise DataError(msg)
-        weights[row] = len(labels) / (len(present) * counts[label])
+        weights[row] = len(labels) / (len(present) * counts[str(label)])
     return targets, weights
 
 
@@ -131,7 +131,9 @@ def build_sensor_model(
     from .layers import LogCounts
 
     inputs = keras.Input(shape=(len(features),), name="features")
-    compress = LogCounts([name in COUNT_FEATURES for name in features], name="log_counts")
+    compress = LogCounts(
+        [name in COUNT_FEATURES for name in features], name="log_counts"
+    )
     normalise = keras.layers.Normalization(name="normalise")
     normalise.adapt(np.asarray(compress(training_values)))
 
@@ -139,7 +141,9 @@ def build_sensor_model(
     x = keras.layers.Dense(width, activation="relu", name="hidden_1")(x)
     x = keras.layers.Dropout(dropout, name="dropout")(x)
     x = keras.layers.Dense(width, activation="relu", name="hidden_2")(x)
-    outputs = keras.layers.Dense(len(classes), activation="softmax", name="probabilities")(x)
+    outputs = keras.layers.Dense(
+        len(classes), activation="softmax", name="probabilities"
+    )(x)
     return keras.Model(inputs, outputs, name=f"sensors_{width}")
 
 
@@ -157,7 +161,9 @@ class _EpochBar:
         bar = self.bar
 
         class _Callback(keras.callbacks.Callback):  # type: ignore[misc]
-            def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            def on_epoch_end(
+                self, epoch: int, logs: dict[str, float] | None = None
+            ) -> None:
                 bar.update(1)
                 if logs and "val_loss" in logs:
                     bar.set_postfix(val_loss=f"{logs['val_loss']:.4f}")
@@ -214,7 +220,9 @@ def fit_candidate(
     bar.bar.close()
 
     labelled = [i for i, label in enumerate(validation.labels) if label in CLASSES]
-    probabilities = model.predict(validation.values[labelled], verbose=0, batch_size=512)
+    probabilities = model.predict(
+        validation.values[labelled], verbose=0, batch_size=512
+    )
     predicted = [CLASSES[int(index)] for index in np.argmax(probabilities, axis=1)]
     true = [str(validation.labels[i]) for i in labelled]
     losses = history.history["val_loss"]
@@ -297,7 +305,9 @@ def train_sensors(
     assert best is not None  # noqa: S101  # widths is not empty
 
     rng = np.random.default_rng(config.seed)
-    sample = rng.choice(len(training), size=min(REPRESENTATIVE_ROWS, len(training)), replace=False)
+    sample = rng.choice(
+        len(training), size=min(REPRESENTATIVE_ROWS, len(training)), replace=False
+    )
     result = SensorTraining(
         model=best_model,
         features=dataset.features,
@@ -330,7 +340,9 @@ def train_sensors(
         "skipped": dataset.problems.count,
     }
     if output is not None:
-        export_sensors(result, output, name=name, version=version, quantization=quantization)
+        export_sensors(
+            result, output, name=name, version=version, quantization=quantization
+        )
     return result
 
 

@@ -95,8 +95,11 @@ def simulate_sensor_data(
         labels=labels,
         sessions=session_names,
         times=times,
-        origins=[f"{name} t={time:.1f}s" for name, time in zip(session_names, times, strict=True)],
-        reading_ids=[None] * len(labels),
+        origins=[
+            f"{name} t={time:.1f}s"
+            for name, time in zip(session_names, times, strict=True)
+        ],
+        row_ids=[None] * len(labels),
     )
 
 
@@ -114,7 +117,7 @@ def select_features(data: SensorData, features: Sequence[str]) -> SensorData:
         sessions=data.sessions,
         times=data.times,
         origins=data.origins,
-        reading_ids=data.reading_ids,
+        row_ids=data.row_ids,
         problems=data.problems,
     )
 

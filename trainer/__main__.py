@@ -1,0 +1,5 @@
+"""Run the trainer's command line: `python -m trainer`."""
+
+from trainer.cli import main
+
+main()
