@@ -21,6 +21,11 @@ _LOGGER = logging.getLogger(__name__)
 
 async def run(settings: NodeSettings) -> None:
     """Run the node until interrupted."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
     server = await start_node(settings)
     identity = server.identity
     print(
@@ -37,10 +42,6 @@ async def run(settings: NodeSettings) -> None:
         announcement = Announcement(server.node.info(), server.port)
         await announcement.start()
 
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
     finally:

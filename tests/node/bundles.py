@@ -11,15 +11,22 @@ from node.bundle import Bundle, write_bundle
 from node.const import CLASSES
 
 # Infrared share of each source's light in the simulation, in CLASSES order.
-IR_RATIO_CENTRES = {"flashlight": 0.03, "lighter": 0.72, "infrared": 0.94, "daylight": 0.38}
+IR_RATIO_CENTRES = {
+    "flashlight": 0.03,
+    "lighter": 0.72,
+    "infrared": 0.94,
+    "daylight": 0.38,
+}
 
 
-def tflite_bytes(weights: np.ndarray, bias: np.ndarray, *, softmax: bool = True) -> bytes:
+def tflite_bytes(
+    weights: np.ndarray, bias: np.ndarray, *, softmax: bool = True
+) -> bytes:
     """Convert a linear layer (with softmax) into a `.tflite` model."""
     import tensorflow as tf
 
-    class Linear(tf.Module):
-        @tf.function(
+    class Linear(tf.Module):  # type: ignore[misc]
+        @tf.function(  # type: ignore[untyped-decorator]
             input_signature=[tf.TensorSpec([1, weights.shape[0]], tf.float32)]
         )
         def __call__(self, features: Any) -> Any:
@@ -61,13 +68,16 @@ def colour_bundle(directory: Path, *, version: str = "1.0.0", size: int = 8) -> 
     """Write an image bundle whose input is a small RGB frame."""
     import tensorflow as tf
 
-    class Colour(tf.Module):
-        @tf.function(input_signature=[tf.TensorSpec([1, size, size, 3], tf.float32)])
+    class Colour(tf.Module):  # type: ignore[misc]
+        @tf.function(  # type: ignore[untyped-decorator]
+            input_signature=[tf.TensorSpec([1, size, size, 3], tf.float32)]
+        )
         def __call__(self, image: Any) -> Any:
             mean = tf.reduce_mean(image, axis=[1, 2]) / 255.0
             red, green, blue = mean[:, 0], mean[:, 1], mean[:, 2]
             logits = tf.stack(
-                [green * 8, red * 8 - blue * 8, blue * 8 - green * 4, red + green], axis=1
+                [green * 8, red * 8 - blue * 8, blue * 8 - green * 4, red + green],
+                axis=1,
             )
             return tf.nn.softmax(logits)
 

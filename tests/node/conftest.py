@@ -13,14 +13,14 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from bundles import colour_bundle, nearest_centroid_bundle  # noqa: E402
+from bundles import colour_bundle, nearest_centroid_bundle
 
-from node.api import create_app  # noqa: E402
-from node.app import build_hardware_for, load_identity  # noqa: E402
-from node.service import Node  # noqa: E402
-from node.settings import simulated_settings  # noqa: E402
-from node.simulation import ScheduleStep  # noqa: E402
-from node.store import DatasetStore  # noqa: E402
+from node.api import create_app
+from node.app import build_hardware_for, load_identity
+from node.service import Node
+from node.settings import simulated_settings
+from node.simulation import ScheduleStep
+from node.store import DatasetStore
 
 
 @pytest.fixture(scope="session")
@@ -66,5 +66,7 @@ async def client(node: Node) -> AsyncIterator[TestClient[web.Request, web.Applic
     """Return an API client for the node, sending its token."""
     token = load_identity(node.settings.storage.data_dir).token
     server = TestServer(create_app(node, token), host="127.0.0.1")
-    async with TestClient(server, headers={"Authorization": f"Bearer {token}"}) as test_client:
+    async with TestClient(
+        server, headers={"Authorization": f"Bearer {token}"}
+    ) as test_client:
         yield test_client

@@ -147,7 +147,9 @@ async def test_unknown_endpoint_is_json_404(client: Client) -> None:
     assert response.status == 405
 
 
-async def test_capture_sample_stores_reading_and_frame(client: Client, node: Node) -> None:
+async def test_capture_sample_stores_reading_and_frame(
+    client: Client, node: Node
+) -> None:
     """POST /api/samples stores the latest reading and frame with the true label."""
     await wait_for_label(node, "flashlight")
     async with asyncio.timeout(5):
@@ -256,7 +258,9 @@ async def test_model_upload_activate_and_rollback(
     client: Client, node: Node, bundle_source: Path
 ) -> None:
     """An uploaded bundle becomes active; rollback returns to the previous one."""
-    response = await client.post("/api/models", data=bundle_form(bundle_source / "sensors-2"))
+    response = await client.post(
+        "/api/models", data=bundle_form(bundle_source / "sensors-2")
+    )
     assert response.status == 201
     assert (await response.json())["version"] == "2.0.0"
     assert node.models.active_version("sensors") == "2.0.0"
@@ -265,7 +269,9 @@ async def test_model_upload_activate_and_rollback(
     assert [entry["version"] for entry in listing["models"]] == ["2.0.0", "1.0.0"]
     assert listing["active"] == {"sensors": "2.0.0", "image": None}
 
-    again = await client.post("/api/models", data=bundle_form(bundle_source / "sensors-2"))
+    again = await client.post(
+        "/api/models", data=bundle_form(bundle_source / "sensors-2")
+    )
     assert again.status == 409
 
     rolled = await (await client.post("/api/models/sensors/rollback")).json()
@@ -285,7 +291,9 @@ async def test_image_model_upload_fuses_with_sensors(
     client: Client, node: Node, bundle_source: Path
 ) -> None:
     """With an image model active, readings with a bright frame are fused."""
-    response = await client.post("/api/models", data=bundle_form(bundle_source / "image-1"))
+    response = await client.post(
+        "/api/models", data=bundle_form(bundle_source / "image-1")
+    )
     assert response.status == 201
     async with asyncio.timeout(5):
         while True:
@@ -318,7 +326,9 @@ async def test_bad_bundles_are_rejected_keeping_the_model(
     metadata.update(change)
     response = await client.post(
         "/api/models",
-        data=bundle_form(bundle_source / "sensors-2", metadata=json.dumps(metadata).encode()),
+        data=bundle_form(
+            bundle_source / "sensors-2", metadata=json.dumps(metadata).encode()
+        ),
     )
     assert response.status == 422
     error = (await response.json())["error"]
@@ -329,7 +339,9 @@ async def test_bad_bundles_are_rejected_keeping_the_model(
     assert not any(uploads.iterdir()) if uploads.exists() else True
 
 
-async def test_upload_needs_both_parts_and_multipart(client: Client, bundle_source: Path) -> None:
+async def test_upload_needs_both_parts_and_multipart(
+    client: Client, bundle_source: Path
+) -> None:
     """An upload without multipart or without a part is rejected clearly."""
     response = await client.post("/api/models", json={"model": "x"})
     assert response.status == 400
@@ -351,7 +363,9 @@ async def test_oversized_upload_is_413(node: Node, bundle_source: Path) -> None:
 
     server = TestServer(create_app(node, "t", max_upload_bytes=1000), host="127.0.0.1")
     async with TestClient(server, headers={"Authorization": "Bearer t"}) as small:
-        response = await small.post("/api/models", data=bundle_form(bundle_source / "sensors-2"))
+        response = await small.post(
+            "/api/models", data=bundle_form(bundle_source / "sensors-2")
+        )
         assert response.status == 413
         assert (await response.json())["error"]["code"] == "payload_too_large"
 
