@@ -22,7 +22,7 @@ CODES = 1024
 PI_EXTRA_HINT = "pip install 'smart-labeling[pi]'"
 PIN_FACTORY_HINT = (
     "run on a Raspberry Pi with lgpio (python3-lgpio on Raspberry Pi OS, "
-    "or pip install lgpio) and enable SPI with raspi-config"
+    "or pip install lgpio)"
 )
 
 
