@@ -1,15 +1,11 @@
-r"""Start a local Home Assistant, onboard it over HTTP and add the Smart Labeling node.
+"""Start a local Home Assistant, onboard it over HTTP and add the Smart Labeling node.
 
-Importable for the end-to-end test and the latency benchmark; run as a script for the
-demo::
-
-    .venv-ha/bin/python scripts/ha_bootstrap.py --config .demo/ha --port 8123 \
-        --node-url http://127.0.0.1:8765 --node-token-file .demo/node/token
+Used by the end-to-end test and the latency benchmark; scripts/ha_bootstrap.py is its
+command line.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 import contextlib
@@ -34,7 +30,7 @@ REPO_ROOT: Final = Path(__file__).resolve().parent.parent
 INTEGRATION_DIR: Final = REPO_ROOT / "custom_components" / "smart_labeling"
 DOMAIN: Final = "smart_labeling"
 
-CONFIG_MARKER: Final = "# Written by scripts/ha_bootstrap.py"
+CONFIG_MARKER: Final = "# Written by demo/ha.py"
 CREDENTIALS_FILE: Final = "smart_labeling_bootstrap.json"
 HASS_OUTPUT_FILE: Final = "hass.out.log"
 NODE_OUTPUT_FILE: Final = "node.out.log"
@@ -966,128 +962,3 @@ async def bootstrap(
         entry_id=entry_id,
         credentials_path=credentials_path,
     )
-
-
-def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """Parse the command line."""
-    parser = argparse.ArgumentParser(
-        description=(
-            "Start Home Assistant on 127.0.0.1, onboard it and add a Smart Labeling "
-            "node; stays in the foreground until Ctrl-C."
-        )
-    )
-    parser.add_argument("--config", type=Path, required=True, help="config directory")
-    parser.add_argument("--port", type=int, default=8123, help="HTTP port (8123)")
-    parser.add_argument(
-        "--node-url", default="http://127.0.0.1:8765", help="the node's base URL"
-    )
-    token = parser.add_mutually_exclusive_group(required=True)
-    token.add_argument("--node-token-file", type=Path, help="file with the node token")
-    token.add_argument("--node-token", help="the node token itself")
-    parser.add_argument("--username", help="owner user name (default: demo)")
-    parser.add_argument("--password", help="owner password (default: random)")
-    parser.add_argument("--country", help="two-letter country code for the core config")
-    parser.add_argument(
-        "--integration-dir",
-        type=Path,
-        default=INTEGRATION_DIR,
-        help="integration to link into the config (default: the repository's)",
-    )
-    parser.add_argument(
-        "--no-wait",
-        action="store_true",
-        help="stop Home Assistant after bootstrapping instead of staying up",
-    )
-    parser.add_argument("--verbose", action="store_true", help="log debug messages")
-    return parser.parse_args(argv)
-
-
-def _node_address(node_url: str) -> tuple[str, int]:
-    url = URL(node_url)
-    if url.host is None or url.port is None:
-        msg = f"--node-url {node_url!r} needs a host and a port"
-        raise BootstrapError(msg)
-    return url.host, url.port
-
-
-def _report(result: BootstrapResult, hass: HomeAssistantProcess) -> None:
-    print(f"Home Assistant: {result.base_url}/")
-    print(f"Integration:    {result.integration_url}")
-    print(f"User name:      {result.username}")
-    print(f"Password:       {result.password}")
-    print(f"Credentials:    {result.credentials_path} (owner-only)")
-    print(f"Log:            {hass.output_path}")
-    if not network_is_isolated():
-        print(
-            "Note: Home Assistant binds UDP 5353 (mDNS) on this machine's interfaces "
-            "for its resolver; run under scripts/netns-run to keep every packet here."
-        )
-
-
-async def run(arguments: argparse.Namespace) -> int:
-    """Start Home Assistant, bootstrap it and keep it running until told to stop."""
-    node_host, node_port = _node_address(arguments.node_url)
-    config_dir = arguments.config.resolve()
-    prepare_config_dir(config_dir, arguments.port, arguments.integration_dir)
-
-    if arguments.node_token_file is not None:
-        node_token = await wait_for_token_file(arguments.node_token_file)
-    else:
-        node_token = arguments.node_token
-
-    stop_requested = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signal_number, stop_requested.set)
-
-    hass = HomeAssistantProcess(config_dir, arguments.port)
-    try:
-        await hass.start()
-        async with aiohttp.ClientSession() as session:
-            result = await bootstrap(
-                session,
-                hass.base_url,
-                config_dir,
-                node_host=node_host,
-                node_port=node_port,
-                node_token=node_token,
-                username=arguments.username,
-                password=arguments.password,
-                country=arguments.country,
-            )
-        _report(result, hass)
-        if arguments.no_wait:
-            return 0
-        print("Press Ctrl-C to stop Home Assistant.", flush=True)
-        exited = asyncio.create_task(hass.wait())
-        stopping = asyncio.create_task(stop_requested.wait())
-        await asyncio.wait({exited, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if exited.done():
-            print(
-                f"Home Assistant exited with status {exited.result()}", file=sys.stderr
-            )
-            return 1
-        exited.cancel()
-        return 0
-    finally:
-        status = await hass.stop()
-        _LOGGER.info("Home Assistant stopped with status %s", status)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line."""
-    arguments = parse_arguments(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if arguments.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-    )
-    try:
-        return asyncio.run(run(arguments))
-    except BootstrapError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

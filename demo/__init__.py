@@ -1,0 +1,1 @@
+"""Run the Smart Labeling demo's processes: a simulated node and Home Assistant."""
