@@ -265,7 +265,7 @@ def _coerce(current: Any, value: Any, key: str) -> Any:
             return value.lower() in ("1", "true", "yes", "on")
         return bool(value)
     if isinstance(current, int):
-        return int(value)
+        return int(value, 0) if isinstance(value, str) else int(value)
     if isinstance(current, float):
         return float(value)
     if isinstance(current, Path) or key in ("replay", "data_dir", "models_dir"):
