@@ -298,6 +298,7 @@ class Node:
     async def tick(self) -> dict[str, Any]:
         """Take one reading, classify it, update the label, record and publish it."""
         loop = asyncio.get_running_loop()
+        now = datetime.now(UTC)
         values, saturated, outcomes = await self._in_hardware(self._read_sensors)
         for kind, error in outcomes.items():
             driver = getattr(self.hardware, kind)
@@ -308,7 +309,6 @@ class Node:
         classification: Classification = await self._in_hardware(
             self.classifier.classify, features, frame
         )
-        now = datetime.now(UTC)
         change = self.debouncer.update(classification.final, now)
 
         self._update_stats(loop.time(), classification)
