@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import fcntl
 import io
+import itertools
 import json
 import logging
 import math
@@ -492,6 +493,19 @@ def _json_text(value: Any, what: str) -> str:
         raise DatasetError(msg) from err
 
 
+def _good_items[T](
+    items: Iterable[T | DatasetError], on_error: OnError, errors: list[str]
+) -> Iterator[T]:
+    """Yield the good items; raise the first error, or list the errors and go on."""
+    for item in items:
+        if not isinstance(item, DatasetError):
+            yield item
+        elif on_error == "stop":
+            raise item
+        else:
+            errors.append(str(item))
+
+
 def _csv_cell(value: Any) -> Any:
     """Return a value as a CSV cell: empty for missing values."""
     return "" if value is None else value
@@ -804,15 +818,11 @@ class DatasetStore:
         with self._transaction() as transaction:
             connection = transaction.connection
             self._require_session(connection, session_id, open_only=True)
-            batch: list[tuple[Any, ...]] = []
-            for reading in readings:
-                batch.append(_record_row(session_id, reading))
-                if len(batch) == _BATCH_SIZE:
-                    connection.executemany(_INSERT_READING, batch)
-                    count += len(batch)
-                    batch.clear()
-            connection.executemany(_INSERT_READING, batch)
-            count += len(batch)
+            for batch in itertools.batched(readings, _BATCH_SIZE, strict=False):
+                connection.executemany(
+                    _INSERT_READING, [_record_row(session_id, row) for row in batch]
+                )
+                count += len(batch)
         return count
 
     def _insert_reading(
@@ -1116,26 +1126,9 @@ class DatasetStore:
         session_id = None
         with self._transaction() as transaction:
             connection = transaction.connection
-            batch: list[ReadingRecord] = []
-            for item in iter_csv_readings(path, mapping, default_time=utc_now()):
-                if isinstance(item, DatasetError):
-                    if on_error == "stop":
-                        raise item
-                    errors.append(str(item))
-                    continue
-                batch.append(item)
-                if len(batch) < _BATCH_SIZE:
-                    continue
-                if session_id is None:
-                    session_id = self._insert_session(
-                        connection, "import", None, path.name
-                    )
-                connection.executemany(
-                    _INSERT_READING, [_record_row(session_id, row) for row in batch]
-                )
-                imported += len(batch)
-                batch.clear()
-            if batch:
+            rows = iter_csv_readings(path, mapping, default_time=utc_now())
+            good_rows = _good_items(rows, on_error, errors)
+            for batch in itertools.batched(good_rows, _BATCH_SIZE, strict=False):
                 if session_id is None:
                     session_id = self._insert_session(
                         connection, "import", None, path.name
