@@ -32,6 +32,7 @@ DOMAIN: Final = "smart_labeling"
 
 CONFIG_MARKER: Final = "# Written by demo/ha.py"
 CREDENTIALS_FILE: Final = "smart_labeling_bootstrap.json"
+NETWORK_STORAGE_KEY: Final = "core.network"
 HASS_OUTPUT_FILE: Final = "hass.out.log"
 NODE_OUTPUT_FILE: Final = "node.out.log"
 BIND_FAILURE: Final = "Failed to create HTTP server"
@@ -164,9 +165,17 @@ def configuration_yaml(port: int) -> str:
 
 
 def prepare_config_dir(
-    config_dir: Path, port: int, integration_dir: Path = INTEGRATION_DIR
+    config_dir: Path,
+    port: int,
+    integration_dir: Path = INTEGRATION_DIR,
+    *,
+    loopback_only: bool = True,
 ) -> None:
-    """Write the configuration and link the integration into a config directory."""
+    """Write the configuration and link the integration into a config directory.
+
+    With loopback_only, Home Assistant's network settings select the loopback adapter
+    alone, unless they were already saved.
+    """
     if not (integration_dir / "manifest.json").is_file():
         msg = (
             f"{integration_dir}: no Home Assistant integration (manifest.json missing)"
@@ -191,6 +200,27 @@ def prepare_config_dir(
         msg = f"{link}: exists and is not a symbolic link; remove it first"
         raise BootstrapError(msg)
     link.symlink_to(integration_dir.resolve(), target_is_directory=True)
+
+    if loopback_only:
+        select_loopback_adapter(config_dir)
+
+
+def select_loopback_adapter(config_dir: Path) -> None:
+    """Save the loopback adapter as the only one Home Assistant may use."""
+    # The setting of Settings > System > Network. Home Assistant reads it once when
+    # it starts, so it is stored before the first start: then the mDNS resolver of
+    # its HTTP client session joins no multicast group on a real interface.
+    settings = config_dir / ".storage" / NETWORK_STORAGE_KEY
+    if settings.exists():
+        return
+    settings.parent.mkdir(exist_ok=True)
+    stored = {
+        "version": 1,
+        "minor_version": 1,
+        "key": NETWORK_STORAGE_KEY,
+        "data": {"configured_adapters": ["lo"]},
+    }
+    settings.write_text(json.dumps(stored, indent=2), encoding="utf-8")
 
 
 class ManagedProcess:

@@ -63,6 +63,14 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="integration to link into the config (default: the repository's)",
     )
     parser.add_argument(
+        "--all-adapters",
+        action="store_true",
+        help=(
+            "let Home Assistant use every network adapter (mDNS on the LAN) instead "
+            "of loopback alone; applies when the config directory is new"
+        ),
+    )
+    parser.add_argument(
         "--no-wait",
         action="store_true",
         help="stop Home Assistant after bootstrapping instead of staying up",
@@ -80,7 +88,9 @@ def node_address(node_url: str) -> tuple[str, int]:
     return url.host, url.explicit_port
 
 
-def report(result: BootstrapResult, hass: HomeAssistantProcess) -> None:
+def report(
+    result: BootstrapResult, hass: HomeAssistantProcess, *, loopback_only: bool
+) -> None:
     """Print where Home Assistant is and how to log in."""
     print(f"Home Assistant: {result.base_url}/")
     print(f"Integration:    {result.integration_url}")
@@ -88,7 +98,7 @@ def report(result: BootstrapResult, hass: HomeAssistantProcess) -> None:
     print(f"Password:       {result.password}")
     print(f"Credentials:    {result.credentials_path} (owner-only)")
     print(f"Log:            {hass.output_path}")
-    if not network_is_isolated():
+    if not loopback_only and not network_is_isolated():
         print(
             "Note: Home Assistant joins the mDNS group (UDP 5353) on this machine's "
             "interfaces for its resolver; run it under scripts/netns-run to keep "
@@ -100,7 +110,12 @@ async def run(arguments: argparse.Namespace) -> int:
     """Start Home Assistant, bootstrap it and keep it running until told to stop."""
     node_host, node_port = node_address(arguments.node_url)
     config_dir = arguments.config.resolve()
-    prepare_config_dir(config_dir, arguments.port, arguments.integration_dir)
+    prepare_config_dir(
+        config_dir,
+        arguments.port,
+        arguments.integration_dir,
+        loopback_only=not arguments.all_adapters,
+    )
 
     stop_requested = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -127,7 +142,7 @@ async def run(arguments: argparse.Namespace) -> int:
                 password=arguments.password,
                 country=arguments.country,
             )
-        report(result, hass)
+        report(result, hass, loopback_only=not arguments.all_adapters)
         if arguments.no_wait:
             return 0
 
