@@ -872,23 +872,19 @@ async def add_integration(
     )
     submitted: set[str] = set()
     while result.get("type") == "form":
-        step = str(result.get("step_id"))
-        if result.get("errors"):
-            msg = f"the config flow step {step!r} reported {result['errors']}"
-            raise BootstrapError(msg)
-        if step in submitted:
-            msg = f"the config flow asked for step {step!r} twice"
-            raise BootstrapError(msg)
-        submitted.add(step)
+        problem = _form_problem(result, answers, submitted)
+        if problem is not None:
+            # Leave no half-done flow behind in the UI.
+            await client.request(
+                "DELETE", f"/api/config/config_entries/flow/{result['flow_id']}"
+            )
+            raise BootstrapError(problem)
+        submitted.add(str(result.get("step_id")))
         fields = [str(field["name"]) for field in result.get("data_schema", [])]
-        unknown = [field for field in fields if field not in answers]
-        if unknown:
-            msg = f"the config flow step {step!r} asks for unknown fields {unknown}"
-            raise BootstrapError(msg)
         result = await client.request(
             "POST",
             f"/api/config/config_entries/flow/{result['flow_id']}",
-            json_body={field: answers[field] for field in fields},
+            json_body={field: answers[field] for field in fields if field in answers},
         )
 
     if result.get("type") == "create_entry":
@@ -901,22 +897,48 @@ async def add_integration(
     return await _wait_for_loaded_entry(client, entry_id)
 
 
+def _form_problem(
+    form: Mapping[str, Any], answers: Mapping[str, Any], submitted: set[str]
+) -> str | None:
+    """Return why a config flow form cannot be answered, or None when it can."""
+    step = str(form.get("step_id"))
+    if form.get("errors"):
+        return f"the config flow step {step!r} reported {form['errors']}"
+    if step in submitted:
+        return f"the config flow asked for step {step!r} twice"
+    unknown = [
+        str(field["name"])
+        for field in form.get("data_schema", [])
+        if field.get("required") and field["name"] not in answers
+    ]
+    if unknown:
+        return f"the config flow step {step!r} asks for unknown fields {unknown}"
+    return None
+
+
 async def _wait_for_loaded_entry(client: HomeAssistantClient, entry_id: str) -> str:
     """Wait until the entry (any entry of the domain when "") has loaded."""
-    states: dict[str, str] = {}
+    entries: list[dict[str, Any]] = []
     try:
         async with asyncio.timeout(ENTRY_LOAD_TIMEOUT_S):
             while True:
                 entries = await config_entries(client)
-                states = {entry["entry_id"]: entry["state"] for entry in entries}
-                for loaded_id, state in states.items():
-                    if entry_id in {"", loaded_id} and state == "loaded":
-                        return loaded_id
+                for entry in entries:
+                    if (
+                        entry_id in {"", entry["entry_id"]}
+                        and entry["state"] == "loaded"
+                    ):
+                        return str(entry["entry_id"])
                 await asyncio.sleep(POLL_INTERVAL_S)
     except TimeoutError as err:
+        states = "; ".join(
+            f"{entry['title']}: {entry['state']} ({entry.get('reason') or 'no reason'})"
+            for entry in entries
+        )
         msg = (
-            f"the integration did not load within {ENTRY_LOAD_TIMEOUT_S:.0f} s "
-            f"(entry states: {states})"
+            f"the integration did not load within {ENTRY_LOAD_TIMEOUT_S:.0f} s: "
+            f"{states or 'no entry'}. If the node's token changed, remove the entry "
+            "in Home Assistant and run again"
         )
         raise BootstrapError(msg) from err
 
@@ -982,8 +1004,9 @@ async def bootstrap(
         credentials.save(credentials_path)
         client.access_token = credentials.long_lived_token
 
-    entry_id = await add_integration(client, node_host, node_port, node_token)
+    # Once running, the entries stored by an earlier start have been set up.
     await wait_until_running(client)
+    entry_id = await add_integration(client, node_host, node_port, node_token)
     return BootstrapResult(
         base_url=client.base_url,
         username=credentials.username,

@@ -160,7 +160,8 @@ async def run(arguments: argparse.Namespace) -> int:
         return 0
     finally:
         status = await hass.stop()
-        _LOGGER.info("Home Assistant stopped with status %s", status)
+        if status is not None:
+            _LOGGER.info("Home Assistant stopped with status %s", status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
