@@ -29,34 +29,14 @@ page = st.navigation(
                 icon=":material/dataset:",
                 default=True,
             ),
-            st.Page(
-                PAGES_DIR / "review.py",
-                title="Review",
-                icon=":material/rule:",
-                url_path="review",
-            ),
+            st.Page(PAGES_DIR / "review.py", title="Review", icon=":material/rule:"),
         ],
         "Models": [
-            st.Page(
-                PAGES_DIR / "models.py",
-                title="Models",
-                icon=":material/hub:",
-                url_path="models",
-            ),
-            st.Page(
-                PAGES_DIR / "try_model.py",
-                title="Try",
-                icon=":material/science:",
-                url_path="try",
-            ),
+            st.Page(PAGES_DIR / "models.py", title="Models", icon=":material/hub:"),
+            st.Page(PAGES_DIR / "try_model.py", title="Try", icon=":material/science:"),
         ],
         "Node": [
-            st.Page(
-                PAGES_DIR / "live.py",
-                title="Live",
-                icon=":material/sensors:",
-                url_path="live",
-            ),
+            st.Page(PAGES_DIR / "live.py", title="Live", icon=":material/sensors:"),
         ],
     }
 )

@@ -17,18 +17,17 @@ from dashboard.utils.dataset import (
     ReadingFilter,
     apply_filter,
     class_names,
-    frame_file,
+    frames_by_label,
     load_counts,
     load_readings,
     load_sessions,
 )
 from dashboard.utils.models import load_catalog, per_class_frame
 from dashboard.utils.settings import DashboardSettings, get_settings
-from node.const import LABELLED_BY
+from node.const import LABELLED_BY, UNKNOWN
 from node.store import UNLABELLED
 
 TABLE_PAGE_ROWS: Final = 500
-IMAGES_PER_CLASS: Final = 12
 DEFAULT_MINIMUM_SAMPLES: Final = 200
 DEFAULT_MINIMUM_RECALL: Final = 0.8
 DEFAULT_PLOTTED: Final = ("lux", "infrared", "temperature", "distance")
@@ -166,29 +165,20 @@ def image_grid(shown: pd.DataFrame, classes: list[str], data_dir: Path) -> None:
         key="dataset_images_by",
     )
     column = "predicted_label" if by == "predicted label" else "label"
-    with_frames = shown[shown["frame"].notna()]
-    if with_frames.empty:
+    groups = frames_by_label(shown, column, data_dir)
+    if not groups:
         st.info("No frames in the selection.")
         return
-    groups = [*classes, NOT_LABELLED, "unknown"]
-    for label in groups:
-        group = with_frames[with_frames[column].astype(str) == label]
-        if group.empty:
-            continue
-        picked = charts.thin_out(group, IMAGES_PER_CLASS)
-        paths = [frame_file(data_dir, relative) for relative in picked["frame"]]
-        present = [
-            (str(path), f"#{reading_id}")
-            for path, reading_id in zip(paths, picked["id"], strict=True)
-            if path is not None
-        ]
-        st.markdown(f"**{label}** · {len(group):,} frames")
-        if not present:
+    rank = {name: index for index, name in enumerate([*classes, NOT_LABELLED, UNKNOWN])}
+    for label in sorted(groups, key=lambda name: (rank.get(name, len(rank)), name)):
+        count, files = groups[label]
+        st.markdown(f"**{label}** · {count:,} frames")
+        if not files:
             st.warning(f"The frame files of {label} are missing from {data_dir}.")
             continue
         st.image(
-            [path for path, _ in present],
-            caption=[caption for _, caption in present],
+            [str(path) for path, _ in files],
+            caption=[f"#{reading_id}" for _, reading_id in files],
             width=110,
         )
 

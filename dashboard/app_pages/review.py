@@ -36,8 +36,7 @@ def save_label(data_dir: Path, reading_id: int, label: str) -> None:
     except (DatasetError, OSError) as err:
         st.session_state[MESSAGE_KEY] = (
             "error",
-            f"Reading #{reading_id} was not changed: {err}. The node may be "
-            "recording; stop it, or review when it is idle.",
+            f"Reading #{reading_id} was not changed: {err}",
         )
     else:
         st.session_state[MESSAGE_KEY] = (

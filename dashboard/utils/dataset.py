@@ -25,6 +25,7 @@ from node.store import (
 _LOGGER = logging.getLogger(__name__)
 
 READING_NAMES: Final = tuple(READING_UNITS)
+IMAGES_PER_CLASS: Final = 12
 NOT_LABELLED: Final = "not labelled"
 READING_COLUMNS: Final = (
     "id",
@@ -214,6 +215,25 @@ def frame_file(data_dir: Path, relative: object) -> Path | None:
         return None
     path = data_dir / relative
     return path if path.is_file() else None
+
+
+def frames_by_label(
+    readings: pd.DataFrame, column: str, data_dir: Path, limit: int = IMAGES_PER_CLASS
+) -> dict[str, tuple[int, list[tuple[Path, int]]]]:
+    """Return, per label, how many readings have a frame and a few spread out."""
+    with_frames = readings[readings["frame"].notna()]
+    labels = with_frames[column].astype("object").fillna(NOT_LABELLED).astype(str)
+    picked: dict[str, tuple[int, list[tuple[Path, int]]]] = {}
+    for label, group in with_frames.groupby(labels.to_numpy(), sort=False):
+        positions = np.unique(np.linspace(0, len(group) - 1, limit).round().astype(int))
+        sample = group.iloc[positions]
+        files = [
+            (path, int(reading_id))
+            for relative, reading_id in zip(sample["frame"], sample["id"], strict=True)
+            if (path := frame_file(data_dir, relative)) is not None
+        ]
+        picked[str(label)] = (len(group), files)
+    return picked
 
 
 def stored_readings(data_dir: Path, reading_ids: Sequence[int]) -> list[StoredReading]:

@@ -216,7 +216,16 @@ def per_class_frame(metrics: Mapping[str, Any]) -> pd.DataFrame:
         for column in METRIC_COLUMNS:
             row[column] = _number(scores.get(column, scores.get(f"{column}_score")))
         rows.append(row)
-    return pd.DataFrame(rows, columns=["class", *METRIC_COLUMNS])
+    frame = pd.DataFrame(rows, columns=["class", *METRIC_COLUMNS])
+    # Bundle metadata is written with sorted keys; the classes list keeps their order.
+    order = metrics.get("classes")
+    if isinstance(order, list):
+        position = {name: index for index, name in enumerate(order)}
+        frame = frame.sort_values(
+            "class",
+            key=lambda names: names.map(lambda name: position.get(name, len(position))),
+        ).reset_index(drop=True)
+    return frame
 
 
 def confusion_frame(metrics: Mapping[str, Any]) -> pd.DataFrame:
