@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 import json
 from pathlib import Path
+import signal
 import socket
 import stat
 import subprocess
@@ -27,6 +28,7 @@ from demo.ha import (
     HomeAssistantProcess,
     add_integration,
     configuration_yaml,
+    free_port,
     port_is_free,
     prepare_config_dir,
 )
@@ -161,6 +163,55 @@ async def test_busy_port_stops_home_assistant_before_it_starts(
             await hass.start()
 
     assert hass.pid is None
+
+
+def stand_in(hass: HomeAssistantProcess, script: str) -> HomeAssistantProcess:
+    """Make a Home Assistant process run a short Python script instead of hass."""
+    hass.command = [sys.executable, "-c", script]
+    hass.start_timeout_s = 10.0
+    return hass
+
+
+async def test_failed_http_bind_is_reported(tmp_path: Path) -> None:
+    """A process that logs a failed HTTP bind is stopped and its log shown."""
+    hass = stand_in(
+        HomeAssistantProcess(tmp_path / "ha", free_port()),
+        "import time; print('ERROR Failed to create HTTP server at port 1: "
+        "[Errno 98] address in use', flush=True); time.sleep(60)",
+    )
+    (tmp_path / "ha").mkdir()
+
+    with pytest.raises(BootstrapError, match=r"could not listen(.|\n)*Errno 98"):
+        await hass.start()
+
+    assert hass.returncode is not None
+
+
+async def test_early_exit_is_reported(tmp_path: Path) -> None:
+    """A process that exits while starting fails with its status and output."""
+    hass = stand_in(
+        HomeAssistantProcess(tmp_path / "ha", free_port()),
+        "print('no configuration'); raise SystemExit(3)",
+    )
+    (tmp_path / "ha").mkdir()
+
+    with pytest.raises(BootstrapError, match=r"status 3:\nno configuration"):
+        await hass.start()
+
+
+async def test_silent_process_times_out(tmp_path: Path) -> None:
+    """A process that never answers on its port fails after its start timeout."""
+    hass = stand_in(
+        HomeAssistantProcess(tmp_path / "ha", free_port()),
+        "import time; time.sleep(60)",
+    )
+    hass.start_timeout_s = 1.0
+    (tmp_path / "ha").mkdir()
+
+    with pytest.raises(BootstrapError, match="was not ready within 1 s"):
+        await hass.start()
+
+    assert hass.returncode == -signal.SIGTERM
 
 
 @dataclass
