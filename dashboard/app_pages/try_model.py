@@ -30,24 +30,23 @@ def feature_key(name: str) -> str:
 
 def fill_preset(features: tuple[str, ...]) -> None:
     """Fill the inputs with a simulated reading of the chosen light source."""
-    source = st.session_state.get(PRESET_KEY)
-    if not source:
-        return
+    source = str(st.session_state[PRESET_KEY])
     values = typical_features(source, seed=len(source))
     for name in features:
-        if name in values:
-            st.session_state[feature_key(name)] = float(round(values[name], 4))
+        st.session_state[feature_key(name)] = float(round(values.get(name, 0.0), 4))
 
 
 def typed_features(bundle: Bundle) -> dict[str, float]:
     """Show one input per feature of a sensors model and return the values."""
     features = bundle.metadata.features
+    classes = bundle.metadata.classes
+    if st.session_state.get(PRESET_KEY) not in classes:
+        st.session_state[PRESET_KEY] = classes[0]
+    if any(feature_key(name) not in st.session_state for name in features):
+        fill_preset(features)
     st.selectbox(
         "Fill with a typical reading of",
-        [None, *bundle.metadata.classes],
-        format_func=lambda source: (
-            "choose a light source" if source is None else source
-        ),
+        classes,
         key=PRESET_KEY,
         on_change=fill_preset,
         args=(features,),
@@ -56,8 +55,6 @@ def typed_features(bundle: Bundle) -> dict[str, float]:
     raw = [name for name in features if name in READING_UNITS]
     derived = [name for name in features if name not in READING_UNITS]
     columns = st.columns(2)
-    for name in features:
-        st.session_state.setdefault(feature_key(name), 0.0)
     for index, name in enumerate(raw):
         values[name] = columns[index % 2].number_input(
             f"{name} ({READING_UNITS[name]})", format="%.4g", key=feature_key(name)

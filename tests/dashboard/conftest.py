@@ -22,9 +22,17 @@ from builders import image_bundle, jpeg, sensors_bundle, small_dataset
 
 from dashboard.utils.settings import DATA_DIR_ENV, MODELS_DIR_ENV
 
-APP_FILE = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+APP_FILE = REPO_ROOT / "dashboard" / "app.py"
 # A cold first run imports pandas, altair and LiteRT inside the script thread.
 RUN_TIMEOUT_S = 60.0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the marker of the tests that need a real browser."""
+    config.addinivalue_line(
+        "markers", "browser: opens the dashboard in headless Chromium (-m browser)"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -175,9 +183,14 @@ def typical_frame() -> np.ndarray:
     return frame
 
 
-@pytest.fixture
-def unused_port() -> int:
+def free_port() -> int:
     """Return a port on 127.0.0.1 that nothing listens on."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """Return a port on 127.0.0.1 that nothing listens on."""
+    return free_port()
