@@ -142,6 +142,7 @@ class SmartLabelingCoordinator(DataUpdateCoordinator[SmartLabelingData]):
         )
         self.client = client
         self.connected = False
+        self.reconnect_delay = RECONNECT_MIN_DELAY.total_seconds()
         self._lost = False
         self._label_listeners: list[LabelListener] = []
         self._reading_times: deque[datetime] = deque(maxlen=SAMPLE_RATE_WINDOW)
@@ -193,7 +194,6 @@ class SmartLabelingCoordinator(DataUpdateCoordinator[SmartLabelingData]):
 
     async def _async_listen(self) -> None:
         """Listen to the node forever, reconnecting with a growing delay."""
-        delay = RECONNECT_MIN_DELAY.total_seconds()
         while True:
             try:
                 await self.client.listen(self._async_handle_message)
@@ -202,11 +202,11 @@ class SmartLabelingCoordinator(DataUpdateCoordinator[SmartLabelingData]):
                 self.config_entry.async_start_reauth(self.hass)
                 return
             except SmartLabelingError as err:
-                if self.connected:
-                    delay = RECONNECT_MIN_DELAY.total_seconds()
                 self._async_set_lost(err)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, RECONNECT_MAX_DELAY.total_seconds())
+            await asyncio.sleep(self.reconnect_delay)
+            self.reconnect_delay = min(
+                self.reconnect_delay * 2, RECONNECT_MAX_DELAY.total_seconds()
+            )
 
     @callback
     def _async_set_lost(self, err: SmartLabelingError) -> None:
@@ -269,6 +269,7 @@ class SmartLabelingCoordinator(DataUpdateCoordinator[SmartLabelingData]):
         state = NodeState.from_dict(state_data)
         previous = self.data
         self.connected = True
+        self.reconnect_delay = RECONNECT_MIN_DELAY.total_seconds()
         if self._lost:
             self._lost = False
             LOGGER.info("Connection to %s restored", self.client.url)
