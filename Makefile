@@ -70,8 +70,12 @@ lint: venvs  ## ruff check and format check
 
 .PHONY: typecheck
 typecheck: venvs  ## mypy (strict) in both environments
-	$(ML_VENV)/bin/mypy node trainer dashboard benchmarks scripts/*.py tests/node tests/trainer tests/dashboard
-	$(HA_VENV)/bin/mypy custom_components tests/ha
+	$(ML_VENV)/bin/mypy node trainer dashboard demo scripts/*.py
+	$(ML_VENV)/bin/mypy --explicit-package-bases benchmarks
+	for tests in tests/node tests/trainer tests/dashboard; do \
+		$(ML_VENV)/bin/mypy $$tests || exit 1; done
+	$(HA_VENV)/bin/mypy custom_components
+	for tests in tests/ha tests/e2e; do $(HA_VENV)/bin/mypy $$tests || exit 1; done
 
 .PHONY: test-node
 test-node: $(ML_VENV)/.installed  ## Node tests with coverage (at least 90 %)

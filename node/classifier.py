@@ -140,8 +140,8 @@ def image_input(metadata: BundleMetadata, frame: RGBImage) -> NDArray[np.float32
     resized = Image.fromarray(frame).resize(
         (image.width, image.height), Image.Resampling.BILINEAR
     )
-    pixels = np.asarray(resized, dtype=np.float32)
-    return (pixels * image.scale + image.offset)[None, ...]
+    pixels = np.asarray(resized, dtype=np.float32) * image.scale + image.offset
+    return np.asarray(pixels[None, ...], dtype=np.float32)
 
 
 def is_dark(frame: RGBImage) -> bool:

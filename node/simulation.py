@@ -21,6 +21,7 @@ import time
 from typing import Final
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .const import CLASSES
 from .features import FeatureWindow
@@ -339,14 +340,14 @@ class SimulatedCamera(Camera):
 
 def render_frame(
     state: SceneState,
-    rows: np.ndarray,
-    columns: np.ndarray,
+    rows: NDArray[np.float32],
+    columns: NDArray[np.float32],
     rng: np.random.Generator,
 ) -> RGBImage:
     """Render a dim room with the glow of the scene's source."""
     height, width = rows.shape
     frame = np.full((height, width, 3), 18.0, dtype=np.float32)
-    frame += rng.normal(0.0, 4.0, size=frame.shape).astype(np.float32)
+    frame += np.asarray(rng.normal(0.0, 4.0, size=frame.shape), dtype=np.float32)
 
     if state.source == "daylight":
         strength = 0.55 + 0.45 * state.glow

@@ -446,14 +446,14 @@ def _jpeg_size(frame_jpeg: bytes) -> tuple[int, int]:
     try:
         with Image.open(io.BytesIO(frame_jpeg)) as image:
             image_format = image.format
-            size = image.size
+            width, height = image.size
     except (OSError, UnidentifiedImageError) as err:
         msg = f"frame is not a readable image: {err}"
         raise DatasetError(msg) from err
     if image_format != "JPEG":
         msg = f"frame must be a JPEG image, not {image_format}"
         raise DatasetError(msg)
-    return size
+    return int(width), int(height)
 
 
 def _encode_image_file(path: Path) -> tuple[bytes, tuple[int, int]]:
@@ -463,7 +463,7 @@ def _encode_image_file(path: Path) -> tuple[bytes, tuple[int, int]]:
             image.verify()
         with Image.open(path) as image:
             image.load()
-            upright = ImageOps.exif_transpose(image).convert("RGB")
+            upright = (ImageOps.exif_transpose(image) or image).convert("RGB")
     # Pillow reports corrupt files with many exception types, depending on the codec.
     except Exception as err:
         msg = f"{path.name}: not a readable image ({type(err).__name__}: {err})"
