@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .api import SmartLabelingClient
-from .const import DOMAIN, MIN_API_VERSION
+from .const import DOMAIN, ENTITY_OPTIONS, MIN_API_VERSION
 from .coordinator import (
     SmartLabelingConfigEntry,
     SmartLabelingCoordinator,
@@ -63,6 +63,9 @@ async def async_setup_entry(
             },
         )
 
+    # Forget the entities the options no longer ask for
+    _async_remove_unwanted_entities(hass, entry, info.node_id)
+
     # Store the runtime data
     entry.runtime_data = SmartLabelingRuntimeData(
         client=client,
@@ -76,6 +79,23 @@ async def async_setup_entry(
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_options_updated))
     return True
+
+
+@callback
+def _async_remove_unwanted_entities(
+    hass: HomeAssistant, entry: SmartLabelingConfigEntry, node_id: str
+) -> None:
+    """Remove the registry entries of optional entities that are switched off."""
+    unwanted = {
+        f"{node_id}_{key}"
+        for option, wanted in entity_options(entry).items()
+        if not wanted
+        for key in ENTITY_OPTIONS[option]
+    }
+    entity_registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(entity_registry, entry.entry_id):
+        if entity.unique_id in unwanted:
+            entity_registry.async_remove(entity.entity_id)
 
 
 async def _async_options_updated(

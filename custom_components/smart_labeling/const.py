@@ -28,11 +28,16 @@ CONF_DEBOUNCE: Final = "debounce"
 CONF_CLASS_BINARY_SENSORS: Final = "class_binary_sensors"
 CONF_FRAME_IMAGE: Final = "frame_image"
 CONF_DIAGNOSTIC_SENSORS: Final = "diagnostic_sensors"
-ENTITY_OPTIONS: Final = (
-    CONF_CLASS_BINARY_SENSORS,
-    CONF_DIAGNOSTIC_SENSORS,
-    CONF_FRAME_IMAGE,
-)
+DRIVERS: Final = ("camera", "distance", "light", "temperature")
+
+# The keys of the entities each option creates.
+ENTITY_OPTIONS: Final = {
+    CONF_CLASS_BINARY_SENSORS: frozenset(f"{label}_detected" for label in CLASSES),
+    CONF_DIAGNOSTIC_SENSORS: frozenset(
+        {"inference_time", "sample_rate", *(f"{driver}_health" for driver in DRIVERS)}
+    ),
+    CONF_FRAME_IMAGE: frozenset({"frame"}),
+}
 
 DEFAULT_CONFIDENCE_THRESHOLD: Final = 0.6
 DEFAULT_DEBOUNCE: Final = 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from homeassistant.components.sensor import (
     SensorDeviceClass,
@@ -26,7 +26,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
 from .api import NodeInfo
-from .const import CONF_DIAGNOSTIC_SENSORS, HEALTH_STATES, LABELS
+from .const import CONF_DIAGNOSTIC_SENSORS, DRIVERS, HEALTH_STATES, LABELS
 from .coordinator import (
     SmartLabelingConfigEntry,
     SmartLabelingCoordinator,
@@ -35,8 +35,6 @@ from .coordinator import (
 from .entity import SmartLabelingEntity
 
 PARALLEL_UPDATES = 0
-
-DRIVERS: Final = ("camera", "distance", "light", "temperature")
 
 
 @dataclass(frozen=True, kw_only=True)
