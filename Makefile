@@ -102,7 +102,9 @@ test-e2e: venvs  ## A real node and a real Home Assistant, in a network namespac
 	scripts/netns-run $(HA_PY) -m pytest tests/e2e -q -p no:cacheprovider
 
 .PHONY: test
-test: lint typecheck test-node test-trainer test-dashboard test-ha test-e2e  ## Every check
+test:  ## Every check (the environments and the browser are set up in parallel first)
+	$(MAKE) -j2 venvs browser
+	$(MAKE) lint typecheck test-node test-trainer test-dashboard test-ha test-e2e
 
 .PHONY: benchmarks
 benchmarks: venvs  ## Print the benchmark figures
