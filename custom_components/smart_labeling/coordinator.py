@@ -293,12 +293,11 @@ class SmartLabelingCoordinator(DataUpdateCoordinator[SmartLabelingData]):
     @callback
     def _async_update_device(self, info: NodeInfo) -> None:
         """Record the node's new software version on its device."""
-        device_registry = dr.async_get(self.hass)
-        device = device_registry.async_get_device(identifiers={(DOMAIN, info.node_id)})
-        if device is not None:
-            device_registry.async_update_device(
-                device.id, sw_version=info.software_version
-            )
+        dr.async_get(self.hass).async_get_or_create(
+            config_entry_id=self.config_entry.entry_id,
+            identifiers={(DOMAIN, info.node_id)},
+            sw_version=info.software_version,
+        )
 
     def _state_with_reading(self, reading: Reading) -> NodeState:
         """Return the state with a new reading and updated statistics."""

@@ -96,10 +96,19 @@ def bundle_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def models_dir(tmp_path: Path, bundle_source: Path) -> Path:
-    """Return a models folder with both sensor model versions."""
+def with_models() -> bool:
+    """Return whether the node has model bundles."""
+    return True
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path, bundle_source: Path, with_models: bool) -> Path:
+    """Return a models folder with both sensor model versions, or an empty one."""
     directory = tmp_path / "models"
-    shutil.copytree(bundle_source, directory)
+    if with_models:
+        shutil.copytree(bundle_source, directory)
+    else:
+        directory.mkdir()
     return directory
 
 
@@ -107,6 +116,12 @@ def models_dir(tmp_path: Path, bundle_source: Path) -> Path:
 def camera() -> bool:
     """Return whether the simulated node has a camera."""
     return True
+
+
+@pytest.fixture
+def scene_label(with_models: bool) -> str:
+    """Return the label the node settles on before a test starts."""
+    return SCENE_LABEL if with_models else "unknown"
 
 
 @pytest.fixture
@@ -123,7 +138,11 @@ def node_data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def node(
-    socket_enabled: None, node_data_dir: Path, models_dir: Path, camera: bool
+    socket_enabled: None,
+    node_data_dir: Path,
+    models_dir: Path,
+    camera: bool,
+    scene_label: str,
 ) -> AsyncIterator[RunningNode]:
     """Run a simulated node on loopback with a lighter held in front of it.
 
@@ -137,7 +156,7 @@ async def node(
         camera=camera,
     ) as running:
         await wait_for(
-            lambda: running.node.state()["label"]["label"] == SCENE_LABEL,
+            lambda: running.node.state()["label"]["label"] == scene_label,
             what="the node settles on its label",
         )
         yield running

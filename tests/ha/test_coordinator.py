@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 import logging
 from pathlib import Path
+from unittest.mock import patch
 
 from common import SCENE_LABEL, stop_node, wait_for
 from homeassistant.config_entries import SOURCE_REAUTH
@@ -17,6 +18,10 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 
+from custom_components.smart_labeling.api import (
+    SmartLabelingConnectionError,
+    SmartLabelingError,
+)
 from custom_components.smart_labeling.const import DOMAIN
 from node.app import TOKEN_FILE
 from node.testing import RunningNode
@@ -126,3 +131,44 @@ async def test_new_token_starts_reauth(
     assert flows[0]["context"]["source"] == SOURCE_REAUTH
     assert flows[0]["context"]["entry_id"] == init_integration.entry_id
     assert hass.states.get(LABEL).state == STATE_UNAVAILABLE
+
+
+@pytest.mark.parametrize(
+    ("kind", "data"),
+    [
+        ("reading", {"values": {}}),
+        ("label", {"old": "lighter"}),
+        ("health", {"status": "ok"}),
+        ("celebration", {"confetti": True}),
+    ],
+)
+async def test_unreadable_messages_are_skipped(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    kind: str,
+    data: dict[str, object],
+) -> None:
+    """Test a message the coordinator cannot read changes nothing."""
+    coordinator = init_integration.runtime_data.coordinator
+    before = coordinator.data
+
+    coordinator._async_handle_message(kind, data)
+
+    assert coordinator.data is before
+
+
+async def test_model_list_refresh_failures(
+    hass: HomeAssistant, node: RunningNode, init_integration: MockConfigEntry
+) -> None:
+    """Test a model list that cannot be fetched keeps the one known."""
+    coordinator = init_integration.runtime_data.coordinator
+    before = coordinator.data.models
+
+    for error in (
+        SmartLabelingConnectionError("gone"),
+        SmartLabelingError("rejected", code="internal_error"),
+    ):
+        with patch.object(coordinator.client, "models", side_effect=error) as models:
+            await coordinator.async_refresh_models()
+        models.assert_awaited_once()
+        assert coordinator.data.models == before

@@ -5,13 +5,12 @@ from __future__ import annotations
 from homeassistant.components.diagnostics import REDACTED
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-from pytest_homeassistant_custom_component.components.diagnostics import (
-    get_diagnostics_for_config_entry,
-)
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.matchers import path_type
 
+from custom_components.smart_labeling.diagnostics import (
+    async_get_config_entry_diagnostics,
+)
 from node.testing import RunningNode
 
 # What the live simulation and the loopback port vary from run to run.
@@ -26,15 +25,12 @@ VOLATILE = (
 
 async def test_diagnostics(
     hass: HomeAssistant,
-    hass_client: ClientSessionGenerator,
     snapshot: SnapshotAssertion,
     node: RunningNode,
     init_integration: MockConfigEntry,
 ) -> None:
     """Test the diagnostics, with the token redacted."""
-    diagnostics = await get_diagnostics_for_config_entry(
-        hass, hass_client, init_integration
-    )
+    diagnostics = await async_get_config_entry_diagnostics(hass, init_integration)
 
     assert diagnostics["entry"]["data"]["token"] == REDACTED
     assert node.token not in str(diagnostics)
