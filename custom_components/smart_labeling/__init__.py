@@ -5,13 +5,19 @@ from __future__ import annotations
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, entity_registry as er
+from homeassistant.helpers import (
+    config_validation as cv,
+    entity_registry as er,
+    issue_registry as ir,
+)
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
 from .api import SmartLabelingClient
 from .const import DOMAIN, ENTITY_OPTIONS, MIN_API_VERSION
 from .coordinator import (
+    API_VERSION_ISSUE,
+    MODEL_CLASSES_ISSUE,
     SmartLabelingConfigEntry,
     SmartLabelingCoordinator,
     SmartLabelingRuntimeData,
@@ -111,3 +117,12 @@ async def async_unload_entry(
 ) -> bool:
     """Unload a config entry."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(
+    hass: HomeAssistant, entry: SmartLabelingConfigEntry
+) -> None:
+    """Forget the repair issues of a node that is removed."""
+    if entry.unique_id is not None:
+        for issue in (API_VERSION_ISSUE, MODEL_CLASSES_ISSUE):
+            ir.async_delete_issue(hass, DOMAIN, f"{issue}_{entry.unique_id}")

@@ -41,6 +41,8 @@ from .const import (
 )
 
 SAMPLE_RATE_WINDOW: Final = 20
+API_VERSION_ISSUE: Final = "api_version"
+MODEL_CLASSES_ISSUE: Final = "model_classes"
 
 type LabelListener = Callable[[LabelChange], None]
 
@@ -75,7 +77,7 @@ def entity_options(entry: ConfigEntry[Any]) -> dict[str, bool]:
 def async_check_node_issues(hass: HomeAssistant, info: NodeInfo) -> bool:
     """Raise or clear the repair issues about a node; return whether it is usable."""
     api_supported = info.api_version >= MIN_API_VERSION
-    api_issue = f"api_version_{info.node_id}"
+    api_issue = f"{API_VERSION_ISSUE}_{info.node_id}"
     if api_supported:
         ir.async_delete_issue(hass, DOMAIN, api_issue)
     else:
@@ -98,7 +100,7 @@ def async_check_node_issues(hass: HomeAssistant, info: NodeInfo) -> bool:
         for kind, model in sorted(info.models.items())
         if set(model.classes) != set(CLASSES)
     ]
-    classes_issue = f"model_classes_{info.node_id}"
+    classes_issue = f"{MODEL_CLASSES_ISSUE}_{info.node_id}"
     if not mismatched:
         ir.async_delete_issue(hass, DOMAIN, classes_issue)
     else:

@@ -140,6 +140,7 @@ async def test_api_version_too_old(
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
     issue = issue_registry.async_get_issue(DOMAIN, f"api_version_{NODE_ID}")
     assert issue == snapshot
+    await hass.async_block_till_done()
 
     assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
@@ -265,3 +266,22 @@ async def test_options_remove_optional_entities(
         "temperature_health",
     }
     assert hass.states.get("sensor.smart_labeling_node_label").state == SCENE_LABEL
+
+
+async def test_remove_entry_forgets_issues(
+    hass: HomeAssistant,
+    issue_registry: ir.IssueRegistry,
+    node: RunningNode,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """Test removing a node removes its repair issues."""
+    mock_config_entry.add_to_hass(hass)
+    with patch("custom_components.smart_labeling.coordinator.MIN_API_VERSION", 2):
+        await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    assert issue_registry.async_get_issue(DOMAIN, f"api_version_{NODE_ID}")
+
+    await hass.config_entries.async_remove(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert issue_registry.async_get_issue(DOMAIN, f"api_version_{NODE_ID}") is None
