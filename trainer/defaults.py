@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 import logging
 from pathlib import Path
 import tempfile
@@ -137,7 +137,7 @@ def build_image_default(
         size=config.image_size,
         seed=config.seed + 1,
     )
-    image_config = config.image
+    image_config = replace(config.image, size=config.image_size)
     result = train_images(training_data, None, config=image_config, progress=progress)
     directory = output / IMAGE_NAME
     export_images(

@@ -210,8 +210,9 @@ def export(
     size_bytes = len(model_bytes)
     max_abs_diff = keras_accuracy = tflite_accuracy = None
     metrics: dict[str, Any] = {}
-    comparison_inputs = holdout.inputs if holdout is not None else representative
-    if comparison_inputs is not None and len(comparison_inputs) > 0:
+    comparison = holdout.inputs if holdout is not None else representative
+    if comparison is not None and len(comparison) > 0:
+        comparison_inputs = np.asarray(comparison, dtype=np.float32)
         with tempfile.TemporaryDirectory(prefix="smart-labeling-check-") as folder:
             model_path = Path(folder) / "model.tflite"
             model_path.write_bytes(model_bytes)

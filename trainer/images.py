@@ -30,7 +30,7 @@ NATIVE_SIZES: Final = {
     "efficientnet_b0": 224,
     "inception_v3": 299,
 }
-REPRESENTATIVE_IMAGES: Final = 64
+REPRESENTATIVE_IMAGES: Final = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +51,8 @@ class ImageConfig:
     min_class_images: int = 4
     dropout: float = 0.2
     augment: bool = True
+    # Eager steps skip graph tracing, which costs more than a few tiny batches.
+    run_eagerly: bool = False
 
     @property
     def input_size(self) -> int:
@@ -70,7 +72,7 @@ class ImageTraining:
     class_counts: dict[str, int]
     skipped: dict[str, object]
     holdout: Holdout
-    representative: NDArray[np.float32]
+    representative: NDArray[np.uint8]
     history: dict[str, list[float]] = field(default_factory=dict)
     report: ExportReport | None = None
     training_metadata: dict[str, Any] = field(default_factory=dict)
@@ -152,28 +154,16 @@ def _tiny_backbone(shape: tuple[int, int, int]) -> Any:
 
 def build_image_model(
     config: ImageConfig, classes: Sequence[str] = CLASSES
-) -> tuple[Any, Any]:
-    """Return the Functional model (raw RGB in) and its backbone."""
+) -> tuple[Any, Any, Any]:
+    """Return the model to train, the model to export (raw RGB in) and the backbone."""
     import keras
 
     size = config.input_size
     base_model, scale = build_backbone(config.backbone, config.weights, size)
-    from_scratch = config.backbone == "tiny"
-    base_model.trainable = from_scratch
+    base_model.trainable = config.backbone == "tiny"
 
     inputs = keras.Input(shape=(size, size, 3), name="image")
-    x = inputs
-    if config.augment:
-        augmentation = keras.Sequential(
-            [
-                keras.layers.RandomFlip("horizontal"),
-                keras.layers.RandomRotation(0.05),
-                keras.layers.RandomContrast(0.2),
-            ],
-            name="augmentation",
-        )
-        x = augmentation(x)
-    x = scale(x)
+    x = scale(inputs)
 
     # Batch normalisation layers keep their moving statistics in inference mode, even
     # when the base is unfrozen for fine-tuning, so that the few new images do not
@@ -184,7 +174,26 @@ def build_image_model(
     outputs = keras.layers.Dense(
         len(classes), activation="softmax", name="probabilities"
     )(x)
-    return keras.Model(inputs, outputs, name=f"image_{config.backbone}"), base_model
+    inference_model = keras.Model(inputs, outputs, name=f"image_{config.backbone}")
+    if not config.augment:
+        return inference_model, inference_model, base_model
+
+    # Augmentation only exists while training: its random ops have no TFLite kernels.
+    augmentation = keras.Sequential(
+        [
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomRotation(0.05),
+            keras.layers.RandomContrast(0.2),
+        ],
+        name="augmentation",
+    )
+    training_inputs = keras.Input(shape=(size, size, 3), name="image")
+    training_model = keras.Model(
+        training_inputs,
+        inference_model(augmentation(training_inputs)),
+        name=f"train_{config.backbone}",
+    )
+    return training_model, inference_model, base_model
 
 
 def _class_weights(labels: Sequence[int], count: int) -> dict[int, float]:
@@ -241,7 +250,7 @@ def train_images(
     )
 
     seed_everything(config.seed)
-    model, base_model = build_image_model(config)
+    model, inference_model, base_model = build_image_model(config)
     train_x = training.images.astype(np.float32)
     train_y = np.asarray([CLASSES.index(label) for label in training.labels])
     val_x = held_out.images.astype(np.float32)
@@ -249,6 +258,8 @@ def train_images(
     class_weight = _class_weights([int(value) for value in train_y], len(CLASSES))
 
     model.compile(
+        jit_compile=False,
+        run_eagerly=config.run_eagerly,
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
@@ -274,6 +285,8 @@ def train_images(
         for layer in base_model.layers[: -config.fine_tune_layers]:
             layer.trainable = False
         model.compile(
+            jit_compile=False,
+            run_eagerly=config.run_eagerly,
             optimizer=keras.optimizers.Adam(config.fine_tune_learning_rate),
             loss=keras.losses.SparseCategoricalCrossentropy(),
             metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
@@ -297,7 +310,9 @@ def train_images(
 
     validation_f1 = None
     if len(val_x):
-        predicted = np.argmax(model.predict(val_x, verbose=0, batch_size=64), axis=1)
+        predicted = np.argmax(
+            inference_model.predict(val_x, verbose=0, batch_size=64), axis=1
+        )
         true_names = list(held_out.labels)
         predicted_names = [CLASSES[int(index)] for index in predicted]
         validation_f1 = macro_f1(true_names, predicted_names, CLASSES)
@@ -314,7 +329,7 @@ def train_images(
         )
     )
     result = ImageTraining(
-        model=model,
+        model=inference_model,
         config=config,
         validation=validation,
         training_images=len(training),
@@ -327,7 +342,7 @@ def train_images(
             sessions=held_out.sessions,
             validation=validation,
         ),
-        representative=train_x[sample],
+        representative=training.images[sample],
         history=histories,
     )
     result.training_metadata = {

@@ -45,6 +45,8 @@ class SensorConfig:
     seed: int = 0
     min_class_rows: int = 10
     dropout: float = 0.1
+    # Eager steps skip graph tracing, which costs more than a few tiny batches.
+    run_eagerly: bool = False
 
 
 @dataclass(slots=True)
@@ -196,6 +198,8 @@ def fit_candidate(
         training.features, width, training.values, dropout=config.dropout
     )
     model.compile(
+        jit_compile=False,
+        run_eagerly=config.run_eagerly,
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=keras.losses.CategoricalCrossentropy(),
     )

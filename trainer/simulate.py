@@ -10,6 +10,7 @@ from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
+from PIL import Image
 
 from node.classifier import is_dark
 from node.const import CLASSES
@@ -29,6 +30,7 @@ MIN_DISTANCE_CM: Final = 10.0
 MAX_DISTANCE_CM: Final = 120.0
 SOURCE_SECONDS: Final = (8.0, 30.0)
 GAP_SECONDS: Final = (3.0, 12.0)
+CAMERA_SIZE: Final = (160, 120)
 SIMULATED_FEATURES: Final = (
     "lux",
     "visible",
@@ -146,9 +148,11 @@ def simulate_image_data(
     frames_per_session: int = 40,
     size: int = 64,
     seed: int = 0,
+    camera_size: tuple[int, int] = CAMERA_SIZE,
 ) -> ImageData:
-    """Render frames of random sessions, keeping those that show a light source."""
-    rows, columns = np.mgrid[0:size, 0:size]
+    """Render camera frames of random sessions, resized as the node resizes them."""
+    width, height = camera_size
+    rows, columns = np.mgrid[0:height, 0:width]
     row_grid = rows.astype(np.float32)
     column_grid = columns.astype(np.float32)
     images: list[NDArray[np.uint8]] = []
@@ -171,7 +175,10 @@ def simulate_image_data(
             frame = render_frame(state, row_grid, column_grid, rng)
             if is_dark(frame):
                 continue
-            images.append(frame)
+            resized = Image.fromarray(frame).resize(
+                (size, size), Image.Resampling.BILINEAR
+            )
+            images.append(np.asarray(resized, dtype=np.uint8))
             labels.append(state.source)
             session_names.append(name)
             origins.append(f"{name} t={moment:.1f}s")
