@@ -86,6 +86,13 @@ def main() -> None:
 
         os.environ[DATA_DIR_ENV] = str(root / "data")
         os.environ[MODELS_DIR_ENV] = str(root / "models")
+        baseline = AppTest.from_string("import streamlit as st\nst.write('empty')")
+        started = time.perf_counter()
+        baseline.run()
+        print(
+            "AppTest overhead of an empty script: "
+            f"{time.perf_counter() - started:.2f} s (included below)"
+        )
         print(f"\n{'page':<10} {'first (s)':>10} {'cached (s)':>11}")
         for page in PAGES:
             st.cache_data.clear()

@@ -22,6 +22,7 @@ from dashboard.utils.settings import get_settings
 from node.bundle import Bundle
 
 SESSION_SCORES: Final = ("accuracy", "macro_f1")
+VIEW_KEY: Final = "models_view"
 CLASS_SCORES: Final = ("precision", "recall", "f1")
 
 
@@ -83,23 +84,33 @@ def in_depth(catalog: ModelCatalog) -> None:
     if bundle.path in catalog.evaluations:
         st.caption("Scores from the trainer's evaluation file beside the bundle.")
     headline(metrics)
-    tabs = st.tabs(["Scores", "Per session", "Graph", "Metadata"])
-    with tabs[0]:
-        scores(bundle, metrics)
-    with tabs[1]:
-        sessions = per_session_frame(metrics)
-        sessions = sessions[sessions["score"].isin(SESSION_SCORES)]
-        if sessions.empty:
-            st.caption("No per-session scores recorded for this model.")
-        else:
-            st.altair_chart(
-                charts.compare_bars(sessions, "session", "value", "score"),
-                width="stretch",
-            )
-    with tabs[2]:
-        graph(bundle)
-    with tabs[3]:
-        st.json(bundle.metadata.to_dict(), expanded=1)
+    scores_tab, sessions_tab, graph_tab, metadata_tab = st.tabs(
+        ["Scores", "Per session", "Graph", "Metadata"], key=VIEW_KEY, on_change="rerun"
+    )
+    if scores_tab.open:
+        with scores_tab:
+            scores(bundle, metrics)
+    if sessions_tab.open:
+        with sessions_tab:
+            per_session(metrics)
+    if graph_tab.open:
+        with graph_tab:
+            graph(bundle)
+    if metadata_tab.open:
+        with metadata_tab:
+            st.json(bundle.metadata.to_dict(), expanded=1)
+
+
+def per_session(metrics: dict[str, Any]) -> None:
+    """Show the scores the trainer measured on each recording session."""
+    sessions = per_session_frame(metrics)
+    sessions = sessions[sessions["score"].isin(SESSION_SCORES)]
+    if sessions.empty:
+        st.caption("No per-session scores recorded for this model.")
+        return
+    st.altair_chart(
+        charts.compare_bars(sessions, "session", "value", "score"), width="stretch"
+    )
 
 
 def side_by_side(catalog: ModelCatalog) -> None:

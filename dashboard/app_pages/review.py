@@ -70,6 +70,11 @@ def queue_controls() -> tuple[float, tuple[str, ...], bool]:
     return confidence_below, tuple(reasons), include_reviewed
 
 
+def shown(label: object) -> str:
+    """Return a label, or a dash where there is none."""
+    return label if isinstance(label, str) and label else "—"
+
+
 def readable(value: float) -> str:
     """Return a measured value with as many digits as a person needs."""
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
@@ -94,12 +99,13 @@ def reading_card(
         details.markdown(
             f"**#{reading_id}** · session {row['session_id']} · {reason_text(row)}"
         )
+        confidence = row["confidence"]
         details.caption(
-            f"true: **{row['true_label'] if pd.notna(row['true_label']) else '—'}**"
-            f" · predicted: **{row['predicted_label']}**"
-            f" ({row['confidence']:.0%})"
-            f" · sensors: {row['sensor_label'] if pd.notna(row['sensor_label']) else '—'}"
-            f" · camera: {row['camera_label'] if pd.notna(row['camera_label']) else '—'}"
+            f"true: **{shown(row['true_label'])}**"
+            f" · predicted: **{shown(row['predicted_label'])}**"
+            + (f" ({confidence:.0%})" if pd.notna(confidence) else "")
+            + f" · sensors: {shown(row['sensor_label'])}"
+            f" · camera: {shown(row['camera_label'])}"
         )
         if probabilities:
             details.altair_chart(

@@ -22,7 +22,7 @@ CLASS_COLOURS: Final = {
 }
 EXTRA_COLOURS: Final = ("#14b8a6", "#ec4899", "#84cc16", "#a855f7", "#f43f5e")
 # Vega-Lite draws every point as an SVG mark; past a few thousand a browser stalls.
-MAX_PLOT_POINTS: Final = 3000
+MAX_PLOT_POINTS: Final = 2000
 HISTOGRAM_BINS: Final = 30
 BAR_HEIGHT: Final = 34
 

@@ -46,6 +46,12 @@ def select_option(app: AppTest, key: str, fragment: str) -> None:
     box.select_index(index).run()
 
 
+def open_view(app: AppTest, key: str, tab: str) -> None:
+    """Open a tab of lazily run tabs, as a click on it would, and rerun."""
+    app.session_state[key] = tab
+    app.run()
+
+
 def png(frame: np.ndarray) -> bytes:
     """Return an RGB frame as PNG bytes, as a person would upload it."""
     buffer = io.BytesIO()
@@ -66,29 +72,54 @@ def test_every_page_runs(page: str | None, title: str) -> None:
 
 @pytest.mark.usefixtures("app_env")
 def test_dataset_page_plots_first() -> None:
-    """The dataset opens on plots coloured by label, with frames for every class."""
+    """The dataset opens on plots coloured by label; frames show for every class."""
     app = open_page()
 
     charts = app.get("vega_lite_chart")
-    assert len(charts) >= 4
+    assert len(charts) == 4
     spec = charts[0].proto.spec
     assert '"field": "label"' in spec
     assert "#f97316" in spec
+    assert not app.get("image")
 
+    shown = {metric.label: metric.value for metric in app.metric}
+    assert shown["Readings shown"] == "180 of 180"
+    assert shown["Labelled"] == "140 (78%)"
+
+    open_view(app, "dataset_view", "Images")
+
+    assert not app.get("vega_lite_chart")
     grids = app.get("image")
     assert len(grids) == len(CLASSES) + 1
     for grid in grids:
         assert 0 < len(grid.proto.imgs) <= IMAGES_PER_CLASS
 
-    shown = {metric.label: metric.value for metric in app.metric}
-    assert shown["Readings shown"] == "180 of 180"
-    assert shown["Labelled"] == "140 (78%)"
+
+@pytest.mark.usefixtures("app_env")
+@pytest.mark.parametrize(
+    ("view", "element", "count"),
+    [
+        ("Distributions", "vega_lite_chart", 6),
+        ("Readings", "dataframe", 1),
+        ("Sessions", "dataframe", 1),
+    ],
+)
+def test_dataset_views(view: str, element: str, count: int) -> None:
+    """Each view of the dataset shows its plots or tables, and only its own."""
+    app = open_page()
+
+    open_view(app, "dataset_view", view)
+
+    assert len(app.get(element)) == count
+    assert not app.exception
 
 
 @pytest.mark.usefixtures("app_env")
 def test_dataset_filters() -> None:
     """Choosing a label and a confidence range narrows every view."""
     app = open_page()
+
+    open_view(app, "dataset_view", "Images")
 
     app.multiselect(key="dataset_labels").select("lighter").run()
     assert app.metric[0].value == "40 of 180"
@@ -104,6 +135,7 @@ def test_dataset_filters() -> None:
 def test_class_balance_against_a_minimum() -> None:
     """Classes under the minimum are named; at a lower minimum all have enough."""
     app = open_page()
+    open_view(app, "dataset_view", "Class balance")
 
     warning = texts(app.warning)
     assert any("lighter (40 of 200)" in text for text in warning)
@@ -186,6 +218,7 @@ def test_models_page_in_depth_and_side_by_side() -> None:
     assert {metric.label for metric in app.metric} >= {"Accuracy", "Macro F1"}
 
     select_option(app, "models_chosen", "image-tiny")
+    open_view(app, "models_view", "Graph")
 
     tensors = app.dataframe[-1].value
     assert "int8" in tensors["dtype"].tolist()
