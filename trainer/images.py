@@ -135,7 +135,8 @@ def build_backbone(name: str, weights: str, size: int) -> tuple[Any, Any]:
         else:
             base = keras.applications.InceptionV3(**arguments)
             scale = keras.layers.Rescaling(1.0 / 127.5, offset=-1.0, name="scale")
-    except (OSError, ValueError) as err:
+    # Keras reports a failed weights download as a bare Exception.
+    except Exception as err:
         msg = f"cannot build {name} with weights {weights!r}: {err}"
         raise TrainerError(msg) from err
     return base, scale

@@ -7,6 +7,8 @@ from typing import Any, Final
 
 from node.bundle import BundleMetadata, find_bundles
 
+from .exporting import DEFAULT_THRESHOLD
+
 MODEL_CARD_FILE: Final = "MODEL_CARD.md"
 
 LIMITS: Final = """\
@@ -21,6 +23,8 @@ LIMITS: Final = """\
   image model uses the `tiny` backbone, a small CNN trained from scratch on rendered
   frames. With weights at hand, `--backbone mobilenet_v3_small --weights imagenet`
   (or a local weights file) gives transfer learning with the same command.
+- **Easy pictures.** The rendered frames differ only in the glow's colour and shape,
+  so the image model's perfect test score says little about a real camera.
 - **Far, weak sources.** An infrared LED or a lighter beyond about a metre gives
   counts close to the sensor's noise; such readings are the hardest to tell from no
   source at all.
@@ -123,8 +127,8 @@ def _section(metadata: BundleMetadata, size_bytes: int) -> list[str]:
     if "unknown_rate" in metrics:
         lines += [
             "",
-            f"Readings with a source that fall below that threshold: "
-            f"{metrics['unknown_rate']:.1%}.",
+            f"Examples with a source that fall below the confidence threshold "
+            f"{DEFAULT_THRESHOLD}: {metrics['unknown_rate']:.1%}.",
         ]
     return [*lines, ""]
 
