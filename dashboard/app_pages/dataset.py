@@ -173,14 +173,14 @@ def image_grid(shown: pd.DataFrame, classes: list[str], data_dir: Path) -> None:
         return
     rank = {name: index for index, name in enumerate([*classes, NOT_LABELLED, UNKNOWN])}
     for label in sorted(groups, key=lambda name: (rank.get(name, len(rank)), name)):
-        count, files = groups[label]
+        count, frames = groups[label]
         st.markdown(f"**{label}** · {count:,} frames")
-        if not files:
-            st.warning(f"The frame files of {label} are missing from {data_dir}.")
+        if not frames:
+            st.warning(f"The frame files of {label} are missing or unreadable.")
             continue
         st.image(
-            [str(path) for path, _ in files],
-            caption=[f"#{reading_id}" for _, reading_id in files],
+            [jpeg for jpeg, _ in frames],
+            caption=[f"#{reading_id}" for _, reading_id in frames],
             width=110,
         )
 
@@ -301,7 +301,7 @@ def dataset_page() -> None:
         counts = load_counts(settings.data_dir)
     except DatasetUnavailableError as err:
         st.info(
-            f"{err} Record readings with the node (`make demo` fills one), or start "
+            f"{err}\n\nRecord readings with the node (`make demo` fills one), or start "
             "the dashboard with `-- --data-dir <node data directory>`."
         )
         return

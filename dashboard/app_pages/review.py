@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+import sqlite3
 from typing import Final
 
 import pandas as pd
@@ -13,7 +14,7 @@ from dashboard.utils.dataset import (
     READING_NAMES,
     DatasetUnavailableError,
     class_names,
-    frame_file,
+    frame_jpeg,
     load_counts,
     load_readings,
     stored_readings,
@@ -33,7 +34,7 @@ def save_label(data_dir: Path, reading_id: int, label: str) -> None:
     """Write a reviewed label before the rerun, and remember how it went."""
     try:
         write_true_label(data_dir, reading_id, label)
-    except (DatasetError, OSError) as err:
+    except (DatasetError, sqlite3.Error, OSError) as err:
         st.session_state[MESSAGE_KEY] = (
             "error",
             f"Reading #{reading_id} was not changed: {err}",
@@ -90,9 +91,9 @@ def reading_card(
     reading_id = int(row["id"])
     with st.container(border=True):
         picture, details, decide = st.columns([2, 3, 2])
-        frame = frame_file(data_dir, row["frame"])
+        frame = frame_jpeg(data_dir, row["frame"])
         if frame is not None:
-            picture.image(str(frame), width="stretch")
+            picture.image(frame, width="stretch")
         else:
             picture.caption("No frame")
 
@@ -145,7 +146,7 @@ def review_page() -> None:
         readings = load_readings(settings.data_dir)
         counts = load_counts(settings.data_dir)
     except DatasetUnavailableError as err:
-        st.info(f"{err} There is nothing to review yet.")
+        st.info(f"{err}\n\nThere is nothing to review yet.")
         return
     if readings.empty:
         st.info("The dataset has no readings yet, so there is nothing to review.")
@@ -182,7 +183,7 @@ def review_page() -> None:
             reading.id: reading
             for reading in stored_readings(settings.data_dir, shown["id"].tolist())
         }
-    except (DatasetUnavailableError, DatasetError) as err:
+    except DatasetUnavailableError as err:
         st.error(f"The readings cannot be read: {err}")
         return
     for _, row in shown.iterrows():

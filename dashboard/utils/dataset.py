@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+import io
 import logging
 from pathlib import Path
+import sqlite3
 from typing import Final
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 import streamlit as st
 
 from node.const import CLASSES, READING_UNITS
@@ -85,8 +89,9 @@ def dataset_signature(data_dir: Path) -> tuple[int, ...]:
     return tuple(signature)
 
 
-def open_store(data_dir: Path) -> DatasetStore:
-    """Open the dataset read-only; raise DatasetUnavailableError saying what is wrong."""
+@contextmanager
+def open_store(data_dir: Path) -> Iterator[DatasetStore]:
+    """Open the dataset read-only; any failure inside is a DatasetUnavailableError."""
     if not data_dir.is_dir():
         msg = f"The dataset directory {data_dir} does not exist."
         raise DatasetUnavailableError(msg)
@@ -94,9 +99,10 @@ def open_store(data_dir: Path) -> DatasetStore:
         msg = f"There is no dataset in {data_dir} yet (no {DATABASE_FILE})."
         raise DatasetUnavailableError(msg)
     try:
-        return DatasetStore(data_dir, read_only=True)
-    except (DatasetError, OSError) as err:
-        msg = f"The dataset in {data_dir} cannot be read: {err}"
+        with DatasetStore(data_dir, read_only=True) as store:
+            yield store
+    except (DatasetError, sqlite3.Error, OSError) as err:
+        msg = f"The dataset in {data_dir} cannot be read: {err}."
         raise DatasetUnavailableError(msg) from err
 
 
@@ -108,12 +114,8 @@ def load_readings(data_dir: Path) -> pd.DataFrame:
 @st.cache_data(show_spinner="Reading the dataset...", max_entries=4)
 def _load_readings(data_dir: str, signature: tuple[int, ...]) -> pd.DataFrame:
     del signature
-    try:
-        with open_store(Path(data_dir)) as store:
-            table = store.fetch_table(READING_COLUMNS)
-    except DatasetError as err:
-        msg = f"The dataset in {data_dir} cannot be read: {err}"
-        raise DatasetUnavailableError(msg) from err
+    with open_store(Path(data_dir)) as store:
+        table = store.fetch_table(READING_COLUMNS)
 
     frame = pd.DataFrame.from_records(table.rows, columns=table.columns)
     frame["time"] = pd.to_datetime(frame["time"], format="ISO8601", utc=True)
@@ -209,30 +211,37 @@ def class_names(counts: dict[str, int]) -> list[str]:
     return [*CLASSES, *extra]
 
 
-def frame_file(data_dir: Path, relative: object) -> Path | None:
-    """Return the JPEG of a reading's frame column, or None when it has none."""
+def frame_jpeg(data_dir: Path, relative: object) -> bytes | None:
+    """Return a reading's frame as JPEG bytes, or None when it is missing or broken."""
     if not isinstance(relative, str) or not relative:
         return None
-    path = data_dir / relative
-    return path if path.is_file() else None
+    try:
+        data = (data_dir / relative).read_bytes()
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    # Pillow reports a damaged file as OSError, or SyntaxError for some codecs.
+    except (OSError, SyntaxError) as err:
+        _LOGGER.warning("Frame %s cannot be shown: %s", relative, err)
+        return None
+    return data
 
 
 def frames_by_label(
     readings: pd.DataFrame, column: str, data_dir: Path, limit: int = IMAGES_PER_CLASS
-) -> dict[str, tuple[int, list[tuple[Path, int]]]]:
+) -> dict[str, tuple[int, list[tuple[bytes, int]]]]:
     """Return, per label, how many readings have a frame and a few spread out."""
     with_frames = readings[readings["frame"].notna()]
     labels = with_frames[column].astype("object").fillna(NOT_LABELLED).astype(str)
-    picked: dict[str, tuple[int, list[tuple[Path, int]]]] = {}
+    picked: dict[str, tuple[int, list[tuple[bytes, int]]]] = {}
     for label, group in with_frames.groupby(labels.to_numpy(), sort=False):
         positions = np.unique(np.linspace(0, len(group) - 1, limit).round().astype(int))
         sample = group.iloc[positions]
-        files = [
-            (path, int(reading_id))
+        frames = [
+            (jpeg, int(reading_id))
             for relative, reading_id in zip(sample["frame"], sample["id"], strict=True)
-            if (path := frame_file(data_dir, relative)) is not None
+            if (jpeg := frame_jpeg(data_dir, relative)) is not None
         ]
-        picked[str(label)] = (len(group), files)
+        picked[str(label)] = (len(group), frames)
     return picked
 
 

@@ -331,3 +331,43 @@ def test_live_explains_a_refused_token(fake_node: str) -> None:
 
     assert "invalid_token" in texts(app.error)[0]
     assert not app.exception
+
+
+@pytest.mark.parametrize("page", [None, "review"])
+def test_corrupt_database_is_explained(
+    page: str | None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, models_dir: Path
+) -> None:
+    """A database file that is not SQLite is named, never a traceback."""
+    (tmp_path / "dataset.sqlite3").write_bytes(b"not a database " * 100)
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(MODELS_DIR_ENV, str(models_dir))
+
+    app = open_page(page)
+
+    assert not app.exception
+    assert "cannot be read: file is not a database." in texts(app.info)[0]
+
+
+@pytest.mark.usefixtures("app_env")
+def test_damaged_frames_are_left_out(data_dir: Path) -> None:
+    """Damaged or deleted frame files are skipped, and a class without any says so."""
+    lighter_frames = []
+    with DatasetStore(data_dir, read_only=True) as store:
+        for reading in store.readings(labelled_only=True):
+            if reading.frame and reading.true_label == "lighter":
+                path = store.frame_path(reading.id)
+                assert path is not None
+                lighter_frames.append(path)
+    for path in lighter_frames[::2]:
+        path.write_bytes(b"not a jpeg")
+    for path in lighter_frames[1::2]:
+        path.unlink()
+
+    app = open_page()
+    open_view(app, "dataset_view", "Images")
+
+    assert not app.exception
+    assert len(app.get("image")) == len(CLASSES)
+    assert any(
+        "lighter are missing or unreadable" in text for text in texts(app.warning)
+    )
