@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ai_edge_litert import schema_py_generated as schema
-import flatbuffers
+import flatbuffers  # type: ignore[import-untyped]
 import numpy as np
+from numpy.typing import NDArray
 
 from node.bundle import Bundle, write_bundle
 from node.const import CLASSES
@@ -29,7 +30,7 @@ def _tensor(name: str, shape: list[int], buffer: int) -> schema.TensorT:
     return tensor
 
 
-def _buffer(values: np.ndarray | None) -> schema.BufferT:
+def _buffer(values: NDArray[np.float64] | None) -> schema.BufferT:
     buffer = schema.BufferT()
     if values is not None:
         buffer.data = list(values.astype("<f4").tobytes())
@@ -44,7 +45,9 @@ def _opcode(code: int) -> schema.OperatorCodeT:
     return opcode
 
 
-def linear_softmax_tflite(weights: np.ndarray, bias: np.ndarray) -> bytes:
+def linear_softmax_tflite(
+    weights: NDArray[np.float64], bias: NDArray[np.float64]
+) -> bytes:
     """Return a `.tflite` model computing softmax(x @ weights + bias)."""
     inputs, outputs = weights.shape
 

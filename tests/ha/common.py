@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
 from syrupy.assertion import SnapshotAssertion
 from syrupy.matchers import path_type
@@ -39,6 +41,18 @@ VOLATILE_ATTRIBUTES = (
 )
 
 
+def state_of(hass: HomeAssistant, entity_id: str) -> State:
+    """Return the state of an entity, which must exist."""
+    state = hass.states.get(entity_id)
+    assert state is not None, f"{entity_id} has no state"
+    return state
+
+
+def entry_state(entry: ConfigEntry[Any]) -> ConfigEntryState:
+    """Return the state of a config entry as it is now."""
+    return entry.state
+
+
 async def wait_for(
     condition: Callable[[], bool], *, timeout: float = 5.0, what: str = "condition"
 ) -> None:
@@ -67,9 +81,9 @@ def snapshot_entities(
         state = hass.states.get(entry.entity_id)
         assert state, f"State not found for {entry.entity_id}"
         key = entry.unique_id.split("_", 1)[1]
-        volatile = VOLATILE_ATTRIBUTES
+        volatile = [*VOLATILE_ATTRIBUTES]
         if key in VOLATILE_STATES:
-            volatile = (*volatile, "state")
+            volatile.append("state")
         matcher = path_type(dict.fromkeys(volatile, (str, dict)), strict=False)
         assert state == snapshot(name=f"{entry.entity_id}-state", matcher=matcher)
 

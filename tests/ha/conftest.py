@@ -57,7 +57,7 @@ async def contain_node_leftovers(
         coro = task.get_coro()
         if getattr(coro, "cr_code", None) is asyncio.Queue.get.__code__:
             task.cancel()
-    for handle in loop._scheduled:
+    for handle in loop._scheduled:  # type: ignore[attr-defined]
         callback = getattr(handle._callback, "__func__", None)
         if callback is WebSocketResponse._send_heartbeat:
             handle.cancel()

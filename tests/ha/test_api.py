@@ -48,6 +48,11 @@ async def _fake_node(routes: dict[str, Handler]) -> TestServer:
     return server
 
 
+def _port(server: TestServer) -> int:
+    assert server.port is not None
+    return server.port
+
+
 async def _answer(body: str, *, status: int = 200) -> web.Response:
     return web.Response(text=body, status=status, content_type="application/json")
 
@@ -126,7 +131,7 @@ async def test_malformed_answers(
         return await _answer(body, status=status)
 
     server = await _fake_node({"/api/info": handler})
-    client = SmartLabelingClient("127.0.0.1", server.port, "token", session=session)
+    client = SmartLabelingClient("127.0.0.1", _port(server), "token", session=session)
     try:
         with pytest.raises(SmartLabelingError) as error:
             await client.info()
@@ -147,7 +152,7 @@ async def test_timeouts(session: ClientSession) -> None:
 
     server = await _fake_node({"/api/info": stall, "/api/ws": stall})
     client = SmartLabelingClient(
-        "127.0.0.1", server.port, "token", session=session, request_timeout=0.05
+        "127.0.0.1", _port(server), "token", session=session, request_timeout=0.05
     )
     try:
         with pytest.raises(SmartLabelingConnectionError, match="timeout"):
@@ -166,7 +171,7 @@ async def test_websocket_refused(session: ClientSession) -> None:
         return await _answer("{}", status=403)
 
     server = await _fake_node({"/api/ws": refuse})
-    client = SmartLabelingClient("127.0.0.1", server.port, "token", session=session)
+    client = SmartLabelingClient("127.0.0.1", _port(server), "token", session=session)
     try:
         with pytest.raises(SmartLabelingConnectionError, match="403"):
             await client.listen(lambda kind, data: None)
@@ -189,7 +194,7 @@ async def test_websocket_skips_what_it_cannot_read(session: ClientSession) -> No
         return websocket
 
     server = await _fake_node({"/api/ws": stream})
-    client = SmartLabelingClient("127.0.0.1", server.port, "token", session=session)
+    client = SmartLabelingClient("127.0.0.1", _port(server), "token", session=session)
     received: list[tuple[str, dict[str, Any]]] = []
     try:
         with pytest.raises(SmartLabelingConnectionError, match="closed with code"):

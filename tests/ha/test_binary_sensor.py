@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common import snapshot_entities, wait_for
+from common import snapshot_entities, state_of, wait_for
 from homeassistant.const import STATE_OFF, STATE_ON, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -49,15 +49,15 @@ async def test_binary_sensors_follow_label(
 ) -> None:
     """Test the binary sensors switch when another light source appears."""
     assert (
-        hass.states.get("binary_sensor.smart_labeling_node_lighter_detected").state
+        state_of(hass, "binary_sensor.smart_labeling_node_lighter_detected").state
         == STATE_ON
     )
 
     await node.set_source("flashlight")
     await wait_for(
         lambda: (
-            hass.states.get(
-                "binary_sensor.smart_labeling_node_flashlight_detected"
+            state_of(
+                hass, "binary_sensor.smart_labeling_node_flashlight_detected"
             ).state
             == STATE_ON
         ),
@@ -65,6 +65,6 @@ async def test_binary_sensors_follow_label(
     )
 
     assert (
-        hass.states.get("binary_sensor.smart_labeling_node_lighter_detected").state
+        state_of(hass, "binary_sensor.smart_labeling_node_lighter_detected").state
         == STATE_OFF
     )

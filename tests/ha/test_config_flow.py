@@ -33,7 +33,7 @@ from node.testing import RunningNode
 try:
     from homeassistant.helpers.service_info.zeroconf import ZeroconfServiceInfo
 except ImportError:  # pragma: no cover - cores before 2025.2
-    from homeassistant.components.zeroconf import (  # type: ignore[attr-defined,no-redef]
+    from homeassistant.components.zeroconf import (  # type: ignore[no-redef]
         ZeroconfServiceInfo,
     )
 
@@ -390,10 +390,9 @@ async def test_options_flow(
     result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "init"
-    suggested = {
-        str(key): key.description["suggested_value"]
-        for key in result["data_schema"].schema
-    }
+    schema = result["data_schema"]
+    assert schema is not None
+    suggested = {str(key): key.description["suggested_value"] for key in schema.schema}
     assert suggested == {
         CONF_CONFIDENCE_THRESHOLD: 0.6,
         CONF_DEBOUNCE: 3,

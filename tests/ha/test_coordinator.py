@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from unittest.mock import patch
 
-from common import SCENE_LABEL, stop_node, wait_for
+from common import SCENE_LABEL, state_of, stop_node, wait_for
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
@@ -48,7 +48,7 @@ async def test_readings_are_pushed(
         what="three more readings arrive",
     )
     reading = coordinator.data.state.reading
-    assert float(hass.states.get(LUX).state) == reading.values["lux"]
+    assert float(state_of(hass, LUX).state) == reading.values["lux"]
     assert node.node.stats.readings_total - reading.id <= 2
     assert coordinator.data.state.stats.readings_total > first.id
 
@@ -62,13 +62,13 @@ async def test_node_goes_away_and_comes_back(
     """Test entities are unavailable while the node is gone, and back without a reload."""
     coordinator = init_integration.runtime_data.coordinator
     caplog.set_level(logging.INFO, logger="custom_components.smart_labeling")
-    assert hass.states.get(LABEL).state == SCENE_LABEL
+    assert state_of(hass, LABEL).state == SCENE_LABEL
 
     await stop_node(node)
     await wait_for(lambda: not coordinator.connected, what="the loss is noticed")
     await hass.async_block_till_done()
-    assert hass.states.get(LABEL).state == STATE_UNAVAILABLE
-    assert hass.states.get(LUX).state == STATE_UNAVAILABLE
+    assert state_of(hass, LABEL).state == STATE_UNAVAILABLE
+    assert state_of(hass, LUX).state == STATE_UNAVAILABLE
 
     # Each failed attempt doubles the wait, up to 30 seconds
     delays = []
@@ -83,16 +83,16 @@ async def test_node_goes_away_and_comes_back(
             what="the next attempt fails",
         )
     assert delays == [1, 2, 4, 8, 16, 30, 30]
-    assert hass.states.get(LABEL).state == STATE_UNAVAILABLE
+    assert state_of(hass, LABEL).state == STATE_UNAVAILABLE
 
     await node.restart()
     _fire_after(hass, 30)
     await wait_for(lambda: coordinator.connected, what="the node is back")
     await wait_for(
-        lambda: hass.states.get(LABEL).state == SCENE_LABEL,
+        lambda: state_of(hass, LABEL).state == SCENE_LABEL,
         what="the node settles on its label again",
     )
-    assert hass.states.get(LUX).state != STATE_UNAVAILABLE
+    assert state_of(hass, LUX).state != STATE_UNAVAILABLE
     assert coordinator.reconnect_delay == 1
     assert init_integration.state.recoverable
 
@@ -130,7 +130,7 @@ async def test_new_token_starts_reauth(
     assert len(flows) == 1
     assert flows[0]["context"]["source"] == SOURCE_REAUTH
     assert flows[0]["context"]["entry_id"] == init_integration.entry_id
-    assert hass.states.get(LABEL).state == STATE_UNAVAILABLE
+    assert state_of(hass, LABEL).state == STATE_UNAVAILABLE
 
 
 @pytest.mark.parametrize(

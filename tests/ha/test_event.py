@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common import snapshot_entities, wait_for
+from common import snapshot_entities, state_of, wait_for
 from homeassistant.const import STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -31,15 +31,15 @@ async def test_event_fires_on_label_change(
     hass: HomeAssistant, node: RunningNode, init_integration: MockConfigEntry
 ) -> None:
     """Test each change of the label fires an event with the old and new label."""
-    assert hass.states.get(EVENT).state == STATE_UNKNOWN
+    assert state_of(hass, EVENT).state == STATE_UNKNOWN
 
     await node.set_source("flashlight")
     await wait_for(
-        lambda: hass.states.get(EVENT).attributes.get("event_type") == "flashlight",
+        lambda: state_of(hass, EVENT).attributes.get("event_type") == "flashlight",
         what="the event fires",
     )
 
-    state = hass.states.get(EVENT)
+    state = state_of(hass, EVENT)
     assert state.state != STATE_UNKNOWN
     assert state.attributes["old"] == "lighter"
     assert state.attributes["new"] == "flashlight"
@@ -65,5 +65,5 @@ async def test_event_ignores_labels_it_does_not_know(
     )
     await hass.async_block_till_done()
 
-    assert hass.states.get(EVENT).state == STATE_UNKNOWN
-    assert hass.states.get(EVENT).attributes.get("event_type") is None
+    assert state_of(hass, EVENT).state == STATE_UNKNOWN
+    assert state_of(hass, EVENT).attributes.get("event_type") is None

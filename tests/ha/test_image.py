@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from http import HTTPStatus
 
-from common import snapshot_entities, wait_for
+from common import snapshot_entities, state_of, wait_for
 from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -14,6 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
+from node.hardware.base import DriverError
 from node.testing import RunningNode
 
 IMAGE = "image.smart_labeling_node_camera_frame"
@@ -48,30 +49,43 @@ async def test_image_shows_latest_frame(
     body = await response.read()
     assert body.startswith(b"\xff\xd8")
 
-    first = datetime.fromisoformat(hass.states.get(IMAGE).state)
+    first = datetime.fromisoformat(state_of(hass, IMAGE).state)
     camera_interval = 1 / node.node.settings.labeler.camera_rate_hz
     await wait_for(
-        lambda: datetime.fromisoformat(hass.states.get(IMAGE).state) > first,
+        lambda: datetime.fromisoformat(state_of(hass, IMAGE).state) > first,
         timeout=camera_interval + 3,
         what="a newer frame is announced",
     )
-    second = datetime.fromisoformat(hass.states.get(IMAGE).state)
+    second = datetime.fromisoformat(state_of(hass, IMAGE).state)
     assert (second - first).total_seconds() >= camera_interval
 
 
-async def test_image_before_first_frame(
+async def test_image_without_frame(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
     node: RunningNode,
     init_integration: MockConfigEntry,
 ) -> None:
-    """Test the image answers nothing while the node has no frame."""
+    """Test the image answers nothing while the node has no frame to give."""
+    camera = node.node.hardware.camera
+    assert camera is not None
+
+    def no_frame() -> None:
+        msg = "camera busy"
+        raise DriverError(msg)
+
+    camera.capture = no_frame  # type: ignore[assignment,method-assign]
+    await wait_for(
+        lambda: node.node.health["camera"].status == "degraded",
+        what="the camera stops delivering",
+    )
     node.node.frame_jpeg = None
     client = await hass_client()
 
     response = await client.get(f"/api/image_proxy/{IMAGE}")
 
     assert response.status == HTTPStatus.INTERNAL_SERVER_ERROR
+    assert state_of(hass, IMAGE).state != STATE_UNAVAILABLE
 
 
 async def test_image_unavailable_when_camera_fails(
@@ -79,10 +93,12 @@ async def test_image_unavailable_when_camera_fails(
 ) -> None:
     """Test the image turns unavailable when the node reports its camera failed."""
     service = node.node
-    service._set_health(service.hardware.camera, "failed", "camera unplugged")
+    camera = service.hardware.camera
+    assert camera is not None
+    service._set_health(camera, "failed", "camera unplugged")
 
     await wait_for(
-        lambda: hass.states.get(IMAGE).state == STATE_UNAVAILABLE,
+        lambda: state_of(hass, IMAGE).state == STATE_UNAVAILABLE,
         what="the image turns unavailable",
     )
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import socket
 from unittest.mock import patch
 
-from common import NODE_ID, SCENE_LABEL, stop_node, wait_for
+from common import NODE_ID, SCENE_LABEL, entry_state, state_of, stop_node, wait_for
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.const import CONF_PORT, CONF_TOKEN
 from homeassistant.core import HomeAssistant
@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
 )
 from syrupy.assertion import SnapshotAssertion
+from syrupy.filters import props
 
 from custom_components.smart_labeling.const import (
     CONF_CLASS_BINARY_SENSORS,
@@ -46,14 +47,14 @@ async def test_load_unload(
     hass: HomeAssistant, node: RunningNode, init_integration: MockConfigEntry
 ) -> None:
     """Test the entry loads, connects, and closes the connection on unload."""
-    assert init_integration.state is ConfigEntryState.LOADED
+    assert entry_state(init_integration) is ConfigEntryState.LOADED
     assert init_integration.runtime_data.client.connected
     assert node.node._subscribers
 
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
 
-    assert init_integration.state is ConfigEntryState.NOT_LOADED
+    assert entry_state(init_integration) is ConfigEntryState.NOT_LOADED
     await wait_for(lambda: not node.node._subscribers, what="the node sees HA leave")
 
 
@@ -66,7 +67,7 @@ async def test_device(
     """Test one device is created for the node."""
     device = device_registry.async_get_device(identifiers={(DOMAIN, NODE_ID)})
     assert device is not None
-    assert device == snapshot(exclude=lambda prop, path: prop == "configuration_url")
+    assert device == snapshot(exclude=props("configuration_url"))
     port = init_integration.data[CONF_PORT]
     assert device.configuration_url == f"http://127.0.0.1:{port}/api/info"
 
@@ -104,7 +105,7 @@ async def test_setup_retry_when_node_down(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
 
-    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry_state(mock_config_entry) is ConfigEntryState.SETUP_RETRY
 
 
 async def test_setup_rejected_token(
@@ -119,7 +120,7 @@ async def test_setup_rejected_token(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
 
-    assert mock_config_entry.state is ConfigEntryState.SETUP_ERROR
+    assert entry_state(mock_config_entry) is ConfigEntryState.SETUP_ERROR
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
 
@@ -137,7 +138,7 @@ async def test_api_version_too_old(
         await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
 
-    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert entry_state(mock_config_entry) is ConfigEntryState.SETUP_RETRY
     issue = issue_registry.async_get_issue(DOMAIN, f"api_version_{NODE_ID}")
     assert issue == snapshot
     await hass.async_block_till_done()
@@ -145,7 +146,7 @@ async def test_api_version_too_old(
     assert await hass.config_entries.async_reload(mock_config_entry.entry_id)
     await hass.async_block_till_done()
 
-    assert mock_config_entry.state is ConfigEntryState.LOADED
+    assert entry_state(mock_config_entry) is ConfigEntryState.LOADED
     assert issue_registry.async_get_issue(DOMAIN, f"api_version_{NODE_ID}") is None
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
 
@@ -166,7 +167,7 @@ async def test_model_classes_mismatch(
         await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
 
-        assert mock_config_entry.state is ConfigEntryState.LOADED
+        assert entry_state(mock_config_entry) is ConfigEntryState.LOADED
         issue = issue_registry.async_get_issue(DOMAIN, f"model_classes_{NODE_ID}")
         assert issue == snapshot
 
@@ -187,10 +188,9 @@ async def test_options_change_settings_without_reload(
     """Test new thresholds reach the node and the entry keeps running."""
     coordinator = init_integration.runtime_data.coordinator
     result = await hass.config_entries.options.async_init(init_integration.entry_id)
-    suggested = {
-        str(key): key.description["suggested_value"]
-        for key in result["data_schema"].schema
-    }
+    schema = result["data_schema"]
+    assert schema is not None
+    suggested = {str(key): key.description["suggested_value"] for key in schema.schema}
     assert suggested[CONF_CONFIDENCE_THRESHOLD] == 0.6
 
     await hass.config_entries.options.async_configure(
@@ -265,7 +265,7 @@ async def test_options_remove_optional_entities(
         "light_health",
         "temperature_health",
     }
-    assert hass.states.get("sensor.smart_labeling_node_label").state == SCENE_LABEL
+    assert state_of(hass, "sensor.smart_labeling_node_label").state == SCENE_LABEL
 
 
 async def test_remove_entry_forgets_issues(

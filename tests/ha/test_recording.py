@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from common import snapshot_entities, wait_for
+from common import snapshot_entities, state_of, wait_for
 from homeassistant.components.select import (
     DOMAIN as SELECT_DOMAIN,
     SERVICE_SELECT_OPTION,
 )
-from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
 from homeassistant.const import (
     SERVICE_TURN_OFF,
     SERVICE_TURN_ON,
@@ -22,6 +21,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
+from node.service import Recording
 from node.testing import RunningNode
 
 SWITCH = "switch.smart_labeling_node_recording"
@@ -41,6 +41,13 @@ async def test_recording_entities(
     snapshot_entities(hass, entity_registry, snapshot, init_integration.entry_id)
 
 
+def _recording(node: RunningNode) -> Recording:
+    """Return the node's running recording, which must exist."""
+    recording = node.node.recording
+    assert recording is not None
+    return recording
+
+
 async def _call(hass: HomeAssistant, domain: str, service: str, **data: str) -> None:
     await hass.services.async_call(domain, service, data, blocking=True)
 
@@ -53,34 +60,31 @@ async def test_record_with_chosen_label(
     await _call(
         hass, SELECT_DOMAIN, SERVICE_SELECT_OPTION, entity_id=SELECT, option="lighter"
     )
-    assert hass.states.get(SELECT).state == "lighter"
+    assert state_of(hass, SELECT).state == "lighter"
     assert node.node.recording is None
 
-    await _call(hass, SWITCH_DOMAIN, SERVICE_TURN_ON, entity_id=SWITCH)
-    await wait_for(lambda: hass.states.get(SWITCH).state == STATE_ON, what="on")
-    assert node.node.recording is not None
-    assert node.node.recording.label == "lighter"
-    assert hass.states.get(SWITCH).attributes["label"] == "lighter"
-    first_session = node.node.recording.session_id
-    await wait_for(
-        lambda: node.node.recording.samples >= 2, what="samples are recorded"
-    )
+    await _call(hass, Platform.SWITCH, SERVICE_TURN_ON, entity_id=SWITCH)
+    await wait_for(lambda: state_of(hass, SWITCH).state == STATE_ON, what="on")
+    first = _recording(node)
+    assert first.label == "lighter"
+    assert state_of(hass, SWITCH).attributes["label"] == "lighter"
+    await wait_for(lambda: first.samples >= 2, what="samples are recorded")
 
     await _call(
         hass, SELECT_DOMAIN, SERVICE_SELECT_OPTION, entity_id=SELECT, option="daylight"
     )
     await wait_for(
-        lambda: hass.states.get(SWITCH).attributes["label"] == "daylight",
+        lambda: state_of(hass, SWITCH).attributes["label"] == "daylight",
         what="the recording goes on with the new label",
     )
-    assert node.node.recording.label == "daylight"
-    assert node.node.recording.session_id != first_session
-    assert hass.states.get(SELECT).state == "daylight"
+    assert _recording(node).label == "daylight"
+    assert _recording(node).session_id != first.session_id
+    assert state_of(hass, SELECT).state == "daylight"
 
-    await _call(hass, SWITCH_DOMAIN, SERVICE_TURN_OFF, entity_id=SWITCH)
-    await wait_for(lambda: hass.states.get(SWITCH).state == STATE_OFF, what="off")
+    await _call(hass, Platform.SWITCH, SERVICE_TURN_OFF, entity_id=SWITCH)
+    await wait_for(lambda: state_of(hass, SWITCH).state == STATE_OFF, what="off")
     assert node.node.recording is None
-    assert hass.states.get(SELECT).state == "daylight"
+    assert state_of(hass, SELECT).state == "daylight"
 
 
 @BOTH
@@ -91,10 +95,10 @@ async def test_select_shows_running_recording(
     await node.node.start_recording("infrared", None)
 
     await wait_for(
-        lambda: hass.states.get(SELECT).state == "infrared",
+        lambda: state_of(hass, SELECT).state == "infrared",
         what="the select follows the recording",
     )
-    assert hass.states.get(SWITCH).state == STATE_ON
+    assert state_of(hass, SWITCH).state == STATE_ON
     await node.node.stop_recording()
 
 
@@ -106,7 +110,7 @@ async def test_switch_when_node_gone(
     init_integration.runtime_data.client.port = 1
 
     with pytest.raises(HomeAssistantError) as error:
-        await _call(hass, SWITCH_DOMAIN, SERVICE_TURN_ON, entity_id=SWITCH)
+        await _call(hass, Platform.SWITCH, SERVICE_TURN_ON, entity_id=SWITCH)
 
     assert error.value.translation_key == "communication_error"
     assert node.node.recording is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common import SCENE_LABEL, snapshot_entities, wait_for
+from common import SCENE_LABEL, snapshot_entities, state_of, wait_for
 from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -35,7 +35,7 @@ async def test_sensors(
     """Test the sensors against a node holding a lighter."""
     snapshot_entities(hass, entity_registry, snapshot, init_integration.entry_id)
 
-    assert hass.states.get(f"{PREFIX}label").state == SCENE_LABEL
+    assert state_of(hass, f"{PREFIX}label").state == SCENE_LABEL
 
 
 async def test_readings_match_the_node(
@@ -46,12 +46,12 @@ async def test_readings_match_the_node(
     assert reading is not None
 
     for entity_id, key in READING_SENSORS.items():
-        assert float(hass.states.get(entity_id).state) == reading.values[key]
+        assert float(state_of(hass, entity_id).state) == reading.values[key]
     confidence = init_integration.runtime_data.coordinator.data.state.label.confidence
-    assert float(hass.states.get(f"{PREFIX}confidence").state) == round(
+    assert float(state_of(hass, f"{PREFIX}confidence").state) == round(
         confidence * 100, 1
     )
-    label = hass.states.get(f"{PREFIX}label")
+    label = state_of(hass, f"{PREFIX}label")
     assert label.attributes["probabilities"] == reading.prediction.probabilities
     assert max(label.attributes["probabilities"].values()) > 0.6
 
@@ -70,20 +70,20 @@ async def test_sensor_without_its_value_is_unavailable(
     read = distance.read
     distance.read = no_echo  # type: ignore[method-assign]
     await wait_for(
-        lambda: hass.states.get(f"{PREFIX}distance").state == STATE_UNAVAILABLE,
+        lambda: state_of(hass, f"{PREFIX}distance").state == STATE_UNAVAILABLE,
         what="the distance sensor turns unavailable",
     )
-    health = hass.states.get(f"{PREFIX}distance_sensor_health")
+    health = state_of(hass, f"{PREFIX}distance_sensor_health")
     assert health.state == "degraded"
     assert health.attributes["error"] == "no echo"
-    assert hass.states.get(f"{PREFIX}temperature").state != STATE_UNAVAILABLE
+    assert state_of(hass, f"{PREFIX}temperature").state != STATE_UNAVAILABLE
 
     distance.read = read  # type: ignore[method-assign]
     await wait_for(
-        lambda: hass.states.get(f"{PREFIX}distance").state != STATE_UNAVAILABLE,
+        lambda: state_of(hass, f"{PREFIX}distance").state != STATE_UNAVAILABLE,
         what="the distance sensor is back",
     )
-    assert hass.states.get(f"{PREFIX}distance_sensor_health").state == "ok"
+    assert state_of(hass, f"{PREFIX}distance_sensor_health").state == "ok"
 
 
 async def test_failed_driver_makes_its_sensors_unavailable(
@@ -91,15 +91,17 @@ async def test_failed_driver_makes_its_sensors_unavailable(
 ) -> None:
     """Test a light sensor that failed turns its sensors unavailable."""
     service = node.node
-    service._set_health(service.hardware.light, "failed", "no answer on I2C")
+    light = service.hardware.light
+    assert light is not None
+    service._set_health(light, "failed", "no answer on I2C")
 
     await wait_for(
-        lambda: hass.states.get(f"{PREFIX}light_sensor_health").state == "failed",
+        lambda: state_of(hass, f"{PREFIX}light_sensor_health").state == "failed",
         what="the failure is announced",
     )
-    assert hass.states.get(f"{PREFIX}illuminance").state == STATE_UNAVAILABLE
-    assert hass.states.get(f"{PREFIX}infrared_light").state == STATE_UNAVAILABLE
-    assert hass.states.get(f"{PREFIX}temperature").state != STATE_UNAVAILABLE
+    assert state_of(hass, f"{PREFIX}illuminance").state == STATE_UNAVAILABLE
+    assert state_of(hass, f"{PREFIX}infrared_light").state == STATE_UNAVAILABLE
+    assert state_of(hass, f"{PREFIX}temperature").state != STATE_UNAVAILABLE
 
 
 @pytest.mark.parametrize("with_models", [False])
@@ -114,11 +116,11 @@ async def test_node_without_model(
         lambda: coordinator.data.state.reading is not None, what="a reading arrives"
     )
 
-    label = hass.states.get(f"{PREFIX}label")
+    label = state_of(hass, f"{PREFIX}label")
     assert label.state == "unknown"
     assert label.attributes["probabilities"] is None
     assert label.attributes["model_version"] is None
-    assert hass.states.get(f"{PREFIX}illuminance").state != STATE_UNAVAILABLE
+    assert state_of(hass, f"{PREFIX}illuminance").state != STATE_UNAVAILABLE
     assert not any(
         entity.domain == "update"
         for entity in er.async_entries_for_config_entry(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from common import stop_node, wait_for
+from common import state_of, stop_node, wait_for
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import CONF_TOKEN
 from homeassistant.core import HomeAssistant
@@ -63,7 +63,7 @@ async def test_start_and_stop_recording(
         lambda: init_integration.runtime_data.coordinator.data.state.recording.active,
         what="the node announces the recording",
     )
-    assert hass.states.get("select.smart_labeling_node_recording_label").state == (
+    assert state_of(hass, "select.smart_labeling_node_recording_label").state == (
         "infrared"
     )
 
@@ -87,7 +87,9 @@ async def test_recording_conflict(
 
     assert error.value.translation_key == "request_rejected"
     assert "already recording lighter" in str(error.value.translation_placeholders)
-    assert node.node.recording.label == "lighter"
+    recording = node.node.recording
+    assert recording is not None
+    assert recording.label == "lighter"
     await node.node.stop_recording()
 
 
@@ -214,4 +216,6 @@ async def test_rollback_without_previous_model(
         )
 
     assert error.value.translation_key == "request_rejected"
-    assert "no earlier image model" in error.value.translation_placeholders["error"]
+    placeholders = error.value.translation_placeholders
+    assert placeholders is not None
+    assert "no earlier image model" in placeholders["error"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from common import snapshot_entities, wait_for
+from common import snapshot_entities, state_of, wait_for
 from homeassistant.components.update import (
     ATTR_INSTALLED_VERSION,
     ATTR_LATEST_VERSION,
@@ -48,10 +48,10 @@ async def test_install_then_rollback(
     coordinator = init_integration.runtime_data.coordinator
     await node.node.activate_model("sensors", "1.0.0")
     await wait_for(
-        lambda: hass.states.get(UPDATE).state == STATE_ON,
+        lambda: state_of(hass, UPDATE).state == STATE_ON,
         what="the older model is announced",
     )
-    state = hass.states.get(UPDATE)
+    state = state_of(hass, UPDATE)
     assert state.attributes[ATTR_INSTALLED_VERSION] == "1.0.0"
     assert state.attributes[ATTR_LATEST_VERSION] == "2.0.0"
 
@@ -65,7 +65,7 @@ async def test_install_then_rollback(
     await hass.services.async_call(
         UPDATE_DOMAIN, SERVICE_INSTALL, {ATTR_ENTITY_ID: UPDATE}, blocking=True
     )
-    state = hass.states.get(UPDATE)
+    state = state_of(hass, UPDATE)
     assert state.state == STATE_OFF
     assert state.attributes[ATTR_INSTALLED_VERSION] == "2.0.0"
     assert node.node.models.active_version("sensors") == "2.0.0"
@@ -80,7 +80,7 @@ async def test_install_then_rollback(
         {"config_entry_id": init_integration.entry_id, "kind": "sensors"},
         blocking=True,
     )
-    state = hass.states.get(UPDATE)
+    state = state_of(hass, UPDATE)
     assert state.state == STATE_ON
     assert state.attributes[ATTR_INSTALLED_VERSION] == "1.0.0"
     assert node.node.models.active_version("sensors") == "1.0.0"
@@ -97,7 +97,7 @@ async def test_install_specific_version(
         blocking=True,
     )
 
-    assert hass.states.get(UPDATE).attributes[ATTR_INSTALLED_VERSION] == "1.0.0"
+    assert state_of(hass, UPDATE).attributes[ATTR_INSTALLED_VERSION] == "1.0.0"
     assert node.node.models.active_version("sensors") == "1.0.0"
 
 
