@@ -113,8 +113,9 @@ def over_time(shown: pd.DataFrame, classes: list[str]) -> None:
     measured = [name for name in READING_NAMES if shown[name].notna().any()]
     default = [name for name in DEFAULT_PLOTTED if name in measured] or measured[:3]
     choice, axis = st.columns([4, 1])
+    # Every reading stays an option, so a filter that hides one keeps the choice.
     names = choice.multiselect(
-        "Readings", measured, default=default, key="dataset_plotted"
+        "Readings", READING_NAMES, default=default, key="dataset_plotted"
     )
     by_time = axis.toggle(
         "Clock time",
@@ -131,6 +132,9 @@ def over_time(shown: pd.DataFrame, classes: list[str]) -> None:
             f"{charts.MAX_PLOT_POINTS:,}."
         )
     for name in names:
+        if name not in measured:
+            st.caption(f"No {name} values in the selection.")
+            continue
         st.altair_chart(
             charts.time_series(shown, name, classes, by_time=by_time), width="stretch"
         )
@@ -254,8 +258,9 @@ def evaluation_scores(classes: list[str], settings: DashboardSettings) -> None:
         st.warning(
             "Weak classes (more or more varied samples would help): "
             + ", ".join(
-                f"{row[0]} (recall {row[1]:.0%} on {row[2]:.0f} samples)"
-                for row in weak[["class", "recall", "support"]].fillna(0.0).to_numpy()
+                f"{row['class']} (recall {row['recall']:.0%} on "
+                f"{row['support']:.0f} test samples)"
+                for row in weak.fillna(0.0).to_dict("records")
             )
         )
 

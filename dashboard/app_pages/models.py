@@ -26,25 +26,25 @@ VIEW_KEY: Final = "models_view"
 CLASS_SCORES: Final = ("precision", "recall", "f1")
 
 
-def headline(metrics: dict[str, Any], container: Any = st) -> None:
+def headline(metrics: dict[str, Any]) -> None:
     """Show accuracy and macro F1 as metrics, or say there are none."""
     accuracy, macro_f1 = metrics.get("accuracy"), metrics.get("macro_f1")
     if accuracy is None and macro_f1 is None:
-        container.caption("No scores recorded for this model.")
+        st.caption("No scores recorded for this model.")
         return
-    columns = container.columns(2)
+    columns = st.columns(2)
     if isinstance(accuracy, int | float):
         columns[0].metric("Accuracy", f"{accuracy:.1%}")
     if isinstance(macro_f1, int | float):
         columns[1].metric("Macro F1", f"{macro_f1:.3f}")
 
 
-def scores(bundle: Bundle, metrics: dict[str, Any], container: Any = st) -> None:
+def scores(bundle: Bundle, metrics: dict[str, Any]) -> None:
     """Show a model's confusion matrix and per-class scores."""
     classes = list(metrics.get("classes") or bundle.metadata.classes)
     cells = confusion_frame(metrics)
     if not cells.empty:
-        container.altair_chart(charts.confusion_matrix(cells, classes), width="stretch")
+        st.altair_chart(charts.confusion_matrix(cells, classes), width="stretch")
     per_class = per_class_frame(metrics)
     if not per_class.empty:
         long = per_class.melt(
@@ -53,7 +53,7 @@ def scores(bundle: Bundle, metrics: dict[str, Any], container: Any = st) -> None
             var_name="score",
             value_name="value",
         ).dropna()
-        container.altair_chart(
+        st.altair_chart(
             charts.compare_bars(long, "class", "value", "score"), width="stretch"
         )
 

@@ -74,15 +74,17 @@ class ModelGraph:
 
 def _signature(models_dir: Path) -> tuple[tuple[str, int, int], ...]:
     """Return what changes when a bundle is added, replaced or evaluated."""
-    if not models_dir.is_dir():
-        return ()
     entries = []
-    for directory in sorted(models_dir.iterdir()):
-        for name in (METADATA_FILE, MODEL_FILE, EVALUATION_FILE):
-            path = directory / name
-            if path.is_file():
-                stat = path.stat()
-                entries.append((str(path), stat.st_mtime_ns, stat.st_size))
+    try:
+        for directory in sorted(models_dir.iterdir()):
+            for name in (METADATA_FILE, MODEL_FILE, EVALUATION_FILE):
+                path = directory / name
+                if path.is_file():
+                    stat = path.stat()
+                    entries.append((str(path), stat.st_mtime_ns, stat.st_size))
+    except OSError:
+        # The catalog itself reports an unreadable folder; here it only means "read".
+        return ((str(models_dir), -1, -1),)
     return tuple(entries)
 
 
@@ -102,13 +104,17 @@ def _load_catalog(
     evaluations: dict[Path, dict[str, Any]] = {}
     if not root.is_dir():
         return ModelCatalog((), ())
+    try:
+        directories = sorted(root.iterdir())
+    except OSError as err:
+        return ModelCatalog((), (BundleProblem(root, str(err)),))
 
-    for directory in sorted(root.iterdir()):
+    for directory in directories:
         if not (directory / METADATA_FILE).is_file():
             continue
         try:
             bundle = read_bundle(directory)
-        except BundleError as err:
+        except (BundleError, OSError) as err:
             problems.append(BundleProblem(directory, str(err)))
             continue
         bundles.append(bundle)

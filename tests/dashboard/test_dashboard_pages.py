@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+import sqlite3
 
 from conftest import NODE_TOKEN, open_page
 import numpy as np
@@ -371,3 +372,28 @@ def test_damaged_frames_are_left_out(data_dir: Path) -> None:
     assert any(
         "lighter are missing or unreadable" in text for text in texts(app.warning)
     )
+
+
+@pytest.mark.usefixtures("app_env")
+def test_review_reports_a_failed_write(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
+    """When the store refuses the write, the page says so and the reading stays."""
+
+    def locked(*_: object, **__: object) -> None:
+        msg = "database is locked"
+        raise sqlite3.OperationalError(msg)
+
+    app = open_page("review")
+    first = next(key for key in button_keys(app) if key.startswith("review_"))
+    reading_id = int(first.split("_")[1])
+    monkeypatch.setattr(DatasetStore, "set_true_label", locked)
+
+    app.button(key=first).click().run()
+
+    assert texts(app.error) == [
+        f"Reading #{reading_id} was not changed: database is locked"
+    ]
+    assert any(key.startswith(f"review_{reading_id}_") for key in button_keys(app))
+    with DatasetStore(data_dir, read_only=True) as store:
+        assert store.reading(reading_id).labelled_by != "review"
