@@ -153,6 +153,7 @@ def test_benchmark_reports_litert_and_keras(sensor_bundle: Path) -> None:
     assert 0 < result["median_ms"] <= result["p95_ms"]
     assert result["size_bytes"] == (sensor_bundle / "model.tflite").stat().st_size
     assert result["keras_median_ms"] > 0
+    assert result["keras_call_median_ms"] > 0
     expected_ratio = result["keras_median_ms"] / result["median_ms"]
     assert result["ratio"] == pytest.approx(expected_ratio, rel=0.01)
 
