@@ -223,7 +223,12 @@ def confusion_matrix(cells: pd.DataFrame, classes: Sequence[str]) -> alt.LayerCh
         share=np.where(totals > 0, cells["count"] / totals.replace(0, 1), 0.0)
     )
     base = alt.Chart(shown).encode(
-        x=alt.X("predicted:N", sort=list(classes), title="predicted"),
+        x=alt.X(
+            "predicted:N",
+            sort=list(classes),
+            title="predicted",
+            axis=alt.Axis(labelAngle=0, orient="top"),
+        ),
         y=alt.Y("true:N", sort=list(classes), title="true"),
     )
     heat = base.mark_rect().encode(
@@ -279,12 +284,20 @@ def recall_bars(
 def compare_bars(
     scores: pd.DataFrame, group: str, score: str, series: str
 ) -> alt.Chart:
-    """Return one score per group, a bar for each series side by side."""
+    """Return one score per group, a bar for each series side by side.
+
+    Groups keep the order of their first appearance, as classes keep the model's.
+    """
     chart: alt.Chart = (
         alt.Chart(scores)
         .mark_bar()
         .encode(
-            x=alt.X(f"{group}:N", title=None),
+            x=alt.X(
+                f"{group}:N",
+                title=None,
+                sort=list(dict.fromkeys(scores[group])),
+                axis=alt.Axis(labelAngle=0),
+            ),
             xOffset=alt.XOffset(f"{series}:N"),
             y=alt.Y(f"{score}:Q", scale=alt.Scale(domain=[0, 1]), title=None),
             color=alt.Color(f"{series}:N", title=None, legend=alt.Legend(orient="top")),
