@@ -19,11 +19,13 @@ WARMUP_RUNS: Final = 5
 
 
 def _percentiles(samples_ms: list[float]) -> tuple[float, float]:
+    """Return the median and 95th percentile of some timings."""
     values = np.asarray(samples_ms, dtype=np.float64)
     return float(np.median(values)), float(np.percentile(values, 95))
 
 
 def _inputs(bundle_dir: Path, shape: tuple[int, ...], runs: int) -> NDArray[np.float32]:
+    """Return stored training inputs to time with, else random ones."""
     path = bundle_dir / REPRESENTATIVE_FILE
     if path.is_file():
         stored: NDArray[np.float32] = np.load(path).astype(np.float32)

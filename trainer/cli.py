@@ -64,6 +64,7 @@ class TrainerTyper(typer.Typer):
         def register(
             handler: Callable[[Exception], None],
         ) -> Callable[[Exception], None]:
+            """Remember the handler for its kind of error."""
             self.error_handlers[exception] = handler
             return handler
 
@@ -76,8 +77,11 @@ class TrainerTyper(typer.Typer):
         register = super().command(*args, **kwargs)
 
         def decorator(function: Callable[P, R]) -> Callable[P, R]:
+            """Register the command with its errors handled."""
+
             @functools.wraps(function)
             def wrapper(*call_args: P.args, **call_kwargs: P.kwargs) -> R:
+                """Run the command; report a handled error and exit 1."""
                 try:
                     return function(*call_args, **call_kwargs)
                 except tuple(self.error_handlers) as err:
@@ -183,10 +187,12 @@ Threshold = Annotated[
 
 
 def _print_json(data: Any) -> None:
+    """Print one JSON object on one line."""
     typer.echo(json.dumps(data, sort_keys=True, default=str))
 
 
 def _progress(json_output: bool) -> bool:
+    """Return whether to draw progress bars: on a terminal, without --json."""
     return not json_output and sys.stderr.isatty()
 
 
@@ -248,6 +254,7 @@ def sensors(
 
 
 def _echo_export(summary: dict[str, Any]) -> None:
+    """Print what an export wrote and how it compares with Keras."""
     report = summary.get("export") or {}
     metrics = summary.get("metrics") or {}
     skipped = summary.get("skipped") or {}

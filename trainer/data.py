@@ -130,6 +130,8 @@ class SensorData:
 
 @dataclass(slots=True)
 class _Row:
+    """One reading on its way into a SensorData."""
+
     session: str
     time: float
     order: int
@@ -182,6 +184,7 @@ def load_sensor_data(
 def _feature_columns(
     features: str | Sequence[str] | Sequence[FeatureColumn],
 ) -> tuple[FeatureColumn, ...]:
+    """Return feature columns from a spec string, names or columns."""
     if isinstance(features, str):
         return parse_features(features)
     items = list(features)
@@ -191,6 +194,7 @@ def _feature_columns(
 
 
 def _parse_float(text: str | None, where: str, column: str) -> float:
+    """Return a finite number from a cell, or raise ValueError naming it."""
     if text is None or not text.strip():
         msg = f"{where}: column {column!r} is empty"
         raise ValueError(msg)
@@ -232,6 +236,7 @@ def _csv_rows(
     require_labels: bool,
     problems: Problems,
 ) -> list[_Row]:
+    """Read one CSV file's rows, reporting bad input through `problems`."""
     try:
         with path.open(newline="", encoding="utf-8") as handle:
             reader = csv.DictReader(handle)
@@ -302,6 +307,7 @@ def _csv_rows(
 
 
 def _label_of(raw: str, where: str, required: bool) -> str | None:
+    """Return a cell's label, None for an allowed blank, or raise naming the row."""
     if not raw.strip() and not required:
         return None
     try:
@@ -312,6 +318,7 @@ def _label_of(raw: str, where: str, required: bool) -> str | None:
 
 
 def _store_rows(path: Path, problems: Problems) -> list[_Row]:
+    """Read every reading of a dataset store, with its true label."""
     from node.store import DatasetStore
 
     try:
@@ -348,6 +355,7 @@ def _store_rows(path: Path, problems: Problems) -> list[_Row]:
 
 
 def _timestamp(value: datetime | float) -> float:
+    """Return seconds since the epoch."""
     if isinstance(value, datetime):
         return value.timestamp()
     return float(value)
@@ -356,6 +364,7 @@ def _timestamp(value: datetime | float) -> float:
 def _assemble(
     rows: list[_Row], columns: tuple[FeatureColumn, ...], problems: Problems
 ) -> SensorData:
+    """Compute derived features per session in time order and stack the rows."""
     features = tuple(column.feature for column in columns)
     by_session: dict[str, list[_Row]] = {}
     for row in rows:
@@ -396,6 +405,7 @@ def _assemble(
 
 
 def _missing_message(origin: str, missing: list[str]) -> str:
+    """Say which features a row lacks and what derived ones need."""
     parts = []
     for name in missing:
         if name in DERIVED_NEEDS:

@@ -72,6 +72,7 @@ class DefaultsConfig:
 
 
 def _test_validation(sessions: int, seed: int) -> str:
+    """Describe the held-out test sessions."""
     return (
         f"{sessions} simulated sessions (seed {seed}) never seen in training or "
         "model selection"
@@ -238,6 +239,7 @@ def compare_metrics(
 
 
 def _check_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
+    """Return the chosen kinds, or raise naming an unknown one."""
     chosen = tuple(kinds)
     unknown = [kind for kind in chosen if kind not in KINDS]
     if unknown or not chosen:
@@ -247,10 +249,12 @@ def _check_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
 
 
 def _metric_subset(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Return the keys of an evaluation that belong in bundle metrics."""
     return {key: metrics[key] for key in METRIC_KEYS if key in metrics}
 
 
 def _sensor_data_description(config: DefaultsConfig) -> dict[str, Any]:
+    """Describe the simulated sensor training data."""
     return {
         "source": "node.simulation",
         "sessions": config.sensor_sessions,
@@ -262,6 +266,7 @@ def _sensor_data_description(config: DefaultsConfig) -> dict[str, Any]:
 
 
 def _image_data_description(config: DefaultsConfig) -> dict[str, Any]:
+    """Describe the simulated image training data."""
     return {
         "source": "node.simulation.render_frame",
         "sessions": config.image_sessions,

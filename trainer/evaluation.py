@@ -85,6 +85,7 @@ def predict_images(
 
 
 def _stack(outputs: list[NDArray[np.float32]], width: int) -> NDArray[np.float32]:
+    """Stack output rows, or return an empty array of the right width."""
     if not outputs:
         return np.zeros((0, width), dtype=np.float32)
     return np.stack(outputs).astype(np.float32)

@@ -92,6 +92,7 @@ class ExportReport:
 def _representative_batches(
     samples: NDArray[Any],
 ) -> Iterator[list[NDArray[np.float32]]]:
+    """Yield calibration inputs one example at a time."""
     for row in samples:
         yield [np.asarray(row, dtype=np.float32)[None, ...]]
 

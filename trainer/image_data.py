@@ -71,6 +71,8 @@ def read_image(path: Path, size: tuple[int, int] | None) -> NDArray[np.uint8]:
 
 @dataclass(slots=True)
 class _Item:
+    """One image file with its label, on its way into ImageData."""
+
     path: Path
     label: str
     session: str
@@ -133,6 +135,7 @@ def load_image_data(
 
 
 def _image_label(raw: str, where: str, problems: Problems) -> str | None:
+    """Return a class for an image, or report why there is none."""
     try:
         label = normalise_label(raw)
     except ValueError as err:
@@ -147,6 +150,7 @@ def _image_label(raw: str, where: str, problems: Problems) -> str | None:
 
 
 def _folder_items(folder: Path, problems: Problems) -> list[_Item]:
+    """List the images of a folder of class sub-folders."""
     items: list[_Item] = []
     subfolders = sorted(child for child in folder.iterdir() if child.is_dir())
     if not subfolders:
@@ -165,6 +169,7 @@ def _folder_items(folder: Path, problems: Problems) -> list[_Item]:
 
 
 def _list_items(list_file: Path, problems: Problems) -> list[_Item]:
+    """List the images of a CSV or TSV file with path and label columns."""
     delimiter = "\t" if list_file.suffix.lower() == ".tsv" else ","
     try:
         with list_file.open(newline="", encoding="utf-8") as handle:
@@ -195,6 +200,7 @@ def _list_items(list_file: Path, problems: Problems) -> list[_Item]:
 
 
 def _store_items(path: Path, problems: Problems) -> list[_Item]:
+    """List the frames of a dataset store's labelled readings."""
     from node.store import DatasetStore
 
     try:

@@ -93,6 +93,7 @@ class ImageTraining:
 
 
 def _weights_argument(weights: str) -> str | None:
+    """Return what Keras takes for 'imagenet', 'none' or a weights file."""
     if weights == "none":
         return None
     if weights == "imagenet":
@@ -143,6 +144,7 @@ def build_backbone(name: str, weights: str, size: int) -> tuple[Any, Any]:
 
 
 def _tiny_backbone(shape: tuple[int, int, int]) -> Any:
+    """Return a small CNN to train from scratch."""
     import keras
 
     inputs = keras.Input(shape=shape)
@@ -198,6 +200,7 @@ def build_image_model(
 
 
 def _class_weights(labels: Sequence[int], count: int) -> dict[int, float]:
+    """Return balanced class weights; absent classes weigh nothing."""
     counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=count)
     present = int(np.count_nonzero(counts))
     return {
@@ -398,6 +401,7 @@ def export_images(
 
 
 def _check_image_counts(data: ImageData, minimum: int) -> None:
+    """Raise DataError naming every class with too few images."""
     counts = data.class_counts()
     short = [f"{name} ({counts[name]})" for name in CLASSES if counts[name] < minimum]
     if short:
@@ -409,6 +413,7 @@ def _check_image_counts(data: ImageData, minimum: int) -> None:
 
 
 def _resized(data: ImageData, size: int) -> ImageData:
+    """Return the frames resized to a square size as the node resizes."""
     from PIL import Image
 
     frames = [

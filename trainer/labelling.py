@@ -59,6 +59,7 @@ class LabelReport:
 def _best(
     probabilities: NDArray[np.float32], classes: Sequence[str]
 ) -> list[tuple[str, float]]:
+    """Return each row's most likely class and its probability."""
     return [(classes[int(np.argmax(row))], float(np.max(row))) for row in probabilities]
 
 
@@ -113,6 +114,7 @@ def _label_csv(
     time_column: str,
     on_error: OnError,
 ) -> LabelReport:
+    """Write a copy of a CSV with prediction columns added."""
     data = load_sensor_data(
         [path],
         bundle_feature_columns(bundle, features),
@@ -253,6 +255,7 @@ def _label_images(
     review_below: float,
     on_error: OnError,
 ) -> LabelReport:
+    """Write a CSV of predictions for a folder of images."""
     if not data.is_dir():
         msg = f"{data}: an image model labels a folder of images or a dataset store"
         raise DataError(msg)
@@ -287,6 +290,7 @@ def _label_images(
 def _write_rows(
     path: Path, header: list[str], rows: list[tuple[Any, str, float, bool]]
 ) -> None:
+    """Write prediction rows as CSV."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

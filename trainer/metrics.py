@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 def _per_class(
     true: Sequence[str], predicted: Sequence[str], classes: Sequence[str]
 ) -> dict[str, dict[str, float]]:
+    """Return precision, recall, F1 and support of each class."""
     result = {}
     for name in classes:
         true_positive = sum(

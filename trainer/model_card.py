@@ -37,6 +37,7 @@ LIMITS: Final = """\
 
 
 def _table(metrics: dict[str, Any]) -> list[str]:
+    """Return the per-class table in Markdown."""
     lines = [
         "| class | precision | recall | F1 | support |",
         "| --- | ---: | ---: | ---: | ---: |",
@@ -52,6 +53,7 @@ def _table(metrics: dict[str, Any]) -> list[str]:
 
 
 def _confusion(metrics: dict[str, Any]) -> list[str]:
+    """Return the confusion matrix in Markdown."""
     classes = metrics.get("classes", [])
     matrix = metrics.get("confusion_matrix", [])
     if not classes or not matrix:
@@ -66,6 +68,7 @@ def _confusion(metrics: dict[str, Any]) -> list[str]:
 
 
 def _section(metadata: BundleMetadata, size_bytes: int) -> list[str]:
+    """Return the model card section of one bundle."""
     metrics = metadata.metrics
     training = metadata.training
     data = training.get("data", {})

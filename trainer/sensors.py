@@ -153,19 +153,24 @@ class _EpochBar:
     """A tqdm bar advanced by a Keras callback after each epoch."""
 
     def __init__(self, total: int, description: str, enabled: bool) -> None:
+        """Open a bar of `total` epochs."""
         from tqdm import tqdm
 
         self.bar = tqdm(total=total, desc=description, disable=not enabled, leave=False)
 
     def callback(self) -> Any:
+        """Return a Keras callback that advances the bar."""
         import keras
 
         bar = self.bar
 
         class _Callback(keras.callbacks.Callback):  # type: ignore[misc]
+            """Advance the bar at each epoch's end."""
+
             def on_epoch_end(
                 self, epoch: int, logs: dict[str, float] | None = None
             ) -> None:
+                """Advance the bar and show the validation loss."""
                 bar.update(1)
                 if logs and "val_loss" in logs:
                     bar.set_postfix(val_loss=f"{logs['val_loss']:.4f}")
@@ -379,5 +384,6 @@ def export_sensors(
 
 
 def _names(features: str | Sequence[str]) -> list[str]:
+    """Return feature names from a comma-separated string or a list."""
     texts = [features] if isinstance(features, str) else list(features)
     return [part.strip() for text in texts for part in text.split(",") if part.strip()]
