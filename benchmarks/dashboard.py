@@ -26,6 +26,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from dashboard.utils.settings import DATA_DIR_ENV, MODELS_DIR_ENV  # noqa: E402
 from node.const import CLASSES  # noqa: E402
+from node.store import DatasetStore  # noqa: E402
 
 # The dataset and bundle builders are the tests' own, imported from their folder.
 builders = importlib.import_module("builders")
@@ -75,9 +76,13 @@ def main() -> None:
         builders.build_dataset(
             root / "data", plans(options.readings, options.frames, options.sessions)
         )
+        elapsed = time.perf_counter() - started
+        with DatasetStore(root / "data", read_only=True) as store:
+            sessions = store.sessions()
         print(
-            f"Recorded {options.readings:,} readings and about {options.frames:,} "
-            f"frames in {time.perf_counter() - started:.1f} s"
+            f"Recorded {sum(session.readings for session in sessions):,} readings "
+            f"and {sum(session.frames for session in sessions):,} frames in "
+            f"{len(sessions)} sessions in {elapsed:.1f} s"
         )
         started = time.perf_counter()
         builders.sensors_bundle(root / "models" / "sensors-1", version="1.0.0")
