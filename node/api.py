@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from typing import Any, Final
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 import voluptuous as vol
 
 from .bundle import MAX_MODEL_BYTES, BundleError
@@ -26,6 +26,7 @@ _LOGGER = logging.getLogger(__name__)
 NODE_KEY: Final = web.AppKey("node", Node)
 TOKEN_KEY: Final = web.AppKey("token", str)
 UPLOAD_LIMIT_KEY: Final = web.AppKey("upload_limit", int)
+SOCKETS_KEY: Final = web.AppKey("sockets", set[web.WebSocketResponse])
 OPEN_PATHS: Final = frozenset({"/api/info"})
 METADATA_LIMIT: Final = 1024 * 1024
 
@@ -335,38 +336,47 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     node = _node(request)
     socket = web.WebSocketResponse(heartbeat=30)
     await socket.prepare(request)
+    sockets = request.app[SOCKETS_KEY]
+    sockets.add(socket)
     queue = node.subscribe()
+    sender = asyncio.create_task(_send_messages(socket, queue, node))
     try:
-        await socket.send_json(
-            {"type": "hello", "data": {"info": node.info(), "state": node.state()}}
-        )
-        receiver = asyncio.create_task(_drain(socket))
-        try:
-            while not socket.closed:
-                getter = asyncio.create_task(queue.get())
-                done, _ = await asyncio.wait(
-                    {getter, receiver}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if getter not in done:
-                    getter.cancel()
-                    break
-                await socket.send_json(getter.result())
-        finally:
-            receiver.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await receiver
-    except ConnectionResetError:
-        _LOGGER.debug("WebSocket client went away")
+        async for message in socket:
+            if message.type == WSMsgType.ERROR:
+                break
     finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender
         node.unsubscribe(queue)
+        sockets.discard(socket)
         await socket.close()
     return socket
 
 
-async def _drain(socket: web.WebSocketResponse) -> None:
-    async for message in socket:
-        if message.type == WSMsgType.ERROR:
-            break
+async def _send_messages(
+    socket: web.WebSocketResponse,
+    queue: asyncio.Queue[dict[str, Any] | None],
+    node: Node,
+) -> None:
+    """Send the hello, then every published message, until the client goes."""
+    try:
+        await socket.send_json(
+            {"type": "hello", "data": {"info": node.info(), "state": node.state()}}
+        )
+        while (message := await queue.get()) is not None:
+            await socket.send_json(message)
+        await socket.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too slow")
+    except ConnectionResetError:
+        _LOGGER.debug("WebSocket client went away")
+        await socket.close()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """Close every WebSocket so that shutting down does not wait for clients."""
+    sockets = app[SOCKETS_KEY]
+    for socket in list(sockets):
+        await socket.close(code=WSCloseCode.GOING_AWAY, message=b"node stopping")
 
 
 def create_app(
@@ -380,6 +390,8 @@ def create_app(
     app[NODE_KEY] = node
     app[TOKEN_KEY] = token
     app[UPLOAD_LIMIT_KEY] = max_upload_bytes
+    app[SOCKETS_KEY] = set()
+    app.on_shutdown.append(_close_sockets)  # type: ignore[arg-type,unused-ignore]
     app.router.add_routes(
         [
             web.get("/api/info", get_info),

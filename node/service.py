@@ -136,7 +136,7 @@ class Node:
         self._window = FeatureWindow()
         self._samples_session: int | None = None
         self._realtime_session: int | None = None
-        self._subscribers: set[asyncio.Queue[dict[str, Any]]] = set()
+        self._subscribers: set[asyncio.Queue[dict[str, Any] | None]] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._hardware_executor = ThreadPoolExecutor(1, "node-hardware")
         self._camera_executor = ThreadPoolExecutor(1, "node-camera")
@@ -208,13 +208,20 @@ class Node:
 
     # Subscribers
 
-    def subscribe(self) -> asyncio.Queue[dict[str, Any]]:
-        """Return a queue that receives every message the node publishes."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(SUBSCRIBER_QUEUE_SIZE)
+    def subscribe(self) -> asyncio.Queue[dict[str, Any] | None]:
+        """Return a queue of every message the node publishes; None ends it."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(
+            SUBSCRIBER_QUEUE_SIZE
+        )
         self._subscribers.add(queue)
         return queue
 
-    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any]]) -> None:
+    @property
+    def subscribers(self) -> int:
+        """Return how many subscribers are listening."""
+        return len(self._subscribers)
+
+    def unsubscribe(self, queue: asyncio.Queue[dict[str, Any] | None]) -> None:
         """Stop sending messages to a queue."""
         self._subscribers.discard(queue)
 
@@ -227,6 +234,8 @@ class Node:
             except asyncio.QueueFull:
                 _LOGGER.warning("Dropping a subscriber that stopped reading")
                 self._subscribers.discard(queue)
+                queue.get_nowait()
+                queue.put_nowait(None)
 
     # Loops
 
@@ -356,6 +365,10 @@ class Node:
                 "time": change.time.isoformat(),
             },
         )
+
+    def set_driver_failed(self, driver: Driver, error: str) -> None:
+        """Stop using a driver that cannot work, saying why."""
+        self._set_health(driver, "failed", error)
 
     def _set_health(self, driver: Driver, status: str, error: str | None) -> None:
         health = self.health[driver.kind]

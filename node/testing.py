@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 import contextlib
 from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
 from .app import NodeServer, start_node
+from .hardware.base import DriverError
 from .service import Node
 from .settings import simulated_settings
 from .simulation import ScheduleStep
@@ -24,6 +26,7 @@ class RunningNode:
         self.port = server.port
         self.token = server.identity.token
         self.node_id = server.identity.node_id
+        self._patched: dict[str, Callable[..., object]] = {}
 
     @property
     def url(self) -> str:
@@ -37,6 +40,37 @@ class RunningNode:
             msg = "the node is stopped"
             raise RuntimeError(msg)
         return self._server.node
+
+    @property
+    def running(self) -> bool:
+        """Return whether the node is serving."""
+        return self._server is not None
+
+    @property
+    def data_dir(self) -> Path:
+        """Return the node's data folder (token, node id, dataset)."""
+        return self._settings.storage.data_dir
+
+    def fail_driver(self, kind: str, error: str, *, permanently: bool = False) -> None:
+        """Make a driver's reads fail, or mark it failed as if it never opened."""
+        node = self.node
+        driver = getattr(node.hardware, kind)
+        if permanently:
+            node.set_driver_failed(driver, error)
+            return
+
+        def broken(*_: object) -> NoReturn:
+            raise DriverError(error)
+
+        method = "capture" if kind == "camera" else "read"
+        self._patched[kind] = getattr(driver, method)
+        setattr(driver, method, broken)
+
+    def repair_driver(self, kind: str) -> None:
+        """Undo fail_driver for reads."""
+        driver = getattr(self.node.hardware, kind)
+        method = "capture" if kind == "camera" else "read"
+        setattr(driver, method, self._patched.pop(kind))
 
     async def set_source(self, source: str | None, distance_cm: float = 25.0) -> None:
         """Hold a light source in front of the simulated sensors."""

@@ -94,7 +94,4 @@ async def stop_node(node: RunningNode) -> None:
     A graceful stop waits up to a minute for connected clients to leave; a node
     that goes away does not wait for anyone.
     """
-    server = node._server
-    assert server is not None
-    server.runner._shutdown_timeout = 0.1
     await node.stop()

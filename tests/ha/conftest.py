@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 import shutil
-from typing import Any
 from unittest.mock import PropertyMock, patch
 
-from aiohttp.web_ws import WebSocketResponse
 from bundles import nearest_centroid_bundle
 from common import NODE_ID, SCENE_LABEL, wait_for
 from homeassistant.const import CONF_HOST, CONF_PORT, CONF_TOKEN, Platform
@@ -21,7 +18,6 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.smart_labeling.const import DOMAIN
 from node.app import NODE_ID_FILE
-from node.service import Node
 from node.simulation import ScheduleStep
 from node.testing import RunningNode, running_node
 
@@ -29,40 +25,6 @@ from node.testing import RunningNode, running_node
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load the integration from custom_components in every test."""
-
-
-@pytest.fixture(autouse=True)
-async def contain_node_leftovers(
-    monkeypatch: pytest.MonkeyPatch,
-) -> AsyncIterator[None]:
-    """Cancel what the node's WebSocket handler leaves behind when it is cut off.
-
-    When a client disconnects, the node's handler can be cancelled while it waits
-    for its next message, leaving that wait and the socket's heartbeat timer
-    behind. They belong to the node; the cleanup checks are about the integration.
-    The queues are kept so that the waits are cancelled here, not collected.
-    """
-    kept: list[asyncio.Queue[Any]] = []
-    unsubscribe = Node.unsubscribe
-
-    def keep_and_unsubscribe(node: Node, queue: asyncio.Queue[Any]) -> None:
-        kept.append(queue)
-        unsubscribe(node, queue)
-
-    monkeypatch.setattr(Node, "unsubscribe", keep_and_unsubscribe)
-    yield
-
-    loop = asyncio.get_running_loop()
-    for task in asyncio.all_tasks(loop):
-        coro = task.get_coro()
-        if getattr(coro, "cr_code", None) is asyncio.Queue.get.__code__:
-            task.cancel()
-    for handle in loop._scheduled:  # type: ignore[attr-defined]
-        callback = getattr(handle._callback, "__func__", None)
-        if callback is WebSocketResponse._send_heartbeat:
-            handle.cancel()
-    await asyncio.sleep(0)
-    kept.clear()
 
 
 @pytest.fixture
@@ -202,7 +164,7 @@ async def init_integration(
     await hass.async_block_till_done()
     yield mock_config_entry
     await hass.config_entries.async_unload(mock_config_entry.entry_id)
-    if node._server is not None:
+    if node.running:
         await wait_for(
-            lambda: not node.node._subscribers, what="the node sees the client leave"
+            lambda: not node.node.subscribers, what="the node sees the client leave"
         )

@@ -14,7 +14,6 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from node.hardware.base import DriverError
 from node.testing import RunningNode
 
 IMAGE = "image.smart_labeling_node_camera_frame"
@@ -67,14 +66,7 @@ async def test_image_without_frame(
     init_integration: MockConfigEntry,
 ) -> None:
     """Test the image answers nothing while the node has no frame to give."""
-    camera = node.node.hardware.camera
-    assert camera is not None
-
-    def no_frame() -> None:
-        msg = "camera busy"
-        raise DriverError(msg)
-
-    camera.capture = no_frame  # type: ignore[assignment,method-assign]
+    node.fail_driver("camera", "camera busy")
     await wait_for(
         lambda: node.node.health["camera"].status == "degraded",
         what="the camera stops delivering",
@@ -92,10 +84,7 @@ async def test_image_unavailable_when_camera_fails(
     hass: HomeAssistant, node: RunningNode, init_integration: MockConfigEntry
 ) -> None:
     """Test the image turns unavailable when the node reports its camera failed."""
-    service = node.node
-    camera = service.hardware.camera
-    assert camera is not None
-    service._set_health(camera, "failed", "camera unplugged")
+    node.fail_driver("camera", "camera unplugged", permanently=True)
 
     await wait_for(
         lambda: state_of(hass, IMAGE).state == STATE_UNAVAILABLE,

@@ -49,13 +49,13 @@ async def test_load_unload(
     """Test the entry loads, connects, and closes the connection on unload."""
     assert entry_state(init_integration) is ConfigEntryState.LOADED
     assert init_integration.runtime_data.client.connected
-    assert node.node._subscribers
+    assert node.node.subscribers
 
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     await hass.async_block_till_done()
 
     assert entry_state(init_integration) is ConfigEntryState.NOT_LOADED
-    await wait_for(lambda: not node.node._subscribers, what="the node sees HA leave")
+    await wait_for(lambda: not node.node.subscribers, what="the node sees HA leave")
 
 
 async def test_device(

@@ -7,7 +7,6 @@ from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 
-from node.hardware.base import DriverError
 from node.testing import RunningNode
 
 PREFIX = "sensor.smart_labeling_node_"
@@ -60,15 +59,7 @@ async def test_sensor_without_its_value_is_unavailable(
     hass: HomeAssistant, node: RunningNode, init_integration: MockConfigEntry
 ) -> None:
     """Test a reading without a distance makes that sensor unavailable, not wrong."""
-    distance = node.node.hardware.distance
-    assert distance is not None
-
-    def no_echo() -> float:
-        msg = "no echo"
-        raise DriverError(msg)
-
-    read = distance.read
-    distance.read = no_echo  # type: ignore[method-assign]
+    node.fail_driver("distance", "no echo")
     await wait_for(
         lambda: state_of(hass, f"{PREFIX}distance").state == STATE_UNAVAILABLE,
         what="the distance sensor turns unavailable",
@@ -78,7 +69,7 @@ async def test_sensor_without_its_value_is_unavailable(
     assert health.attributes["error"] == "no echo"
     assert state_of(hass, f"{PREFIX}temperature").state != STATE_UNAVAILABLE
 
-    distance.read = read  # type: ignore[method-assign]
+    node.repair_driver("distance")
     await wait_for(
         lambda: state_of(hass, f"{PREFIX}distance").state != STATE_UNAVAILABLE,
         what="the distance sensor is back",
@@ -90,10 +81,7 @@ async def test_failed_driver_makes_its_sensors_unavailable(
     hass: HomeAssistant, node: RunningNode, init_integration: MockConfigEntry
 ) -> None:
     """Test a light sensor that failed turns its sensors unavailable."""
-    service = node.node
-    light = service.hardware.light
-    assert light is not None
-    service._set_health(light, "failed", "no answer on I2C")
+    node.fail_driver("light", "no answer on I2C", permanently=True)
 
     await wait_for(
         lambda: state_of(hass, f"{PREFIX}light_sensor_health").state == "failed",

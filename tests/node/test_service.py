@@ -353,3 +353,53 @@ def test_cli_runs_a_simulated_node_until_terminated(
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+async def test_stopping_closes_open_websockets_at_once(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    """A connected client does not hold up the node's shutdown."""
+    import aiohttp
+
+    async with running_node(tmp_path, models_dir=models_dir, camera=False) as running:
+        headers = {"Authorization": f"Bearer {running.token}"}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"{running.url}/api/ws", headers=headers) as socket_,
+        ):
+            assert (await socket_.receive_json(timeout=5))["type"] == "hello"
+            assert running.node.subscribers == 1
+            async with asyncio.timeout(5):
+                await running.stop()
+            closing = await socket_.receive(timeout=5)
+            assert closing.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+async def test_a_subscriber_that_stops_reading_is_dropped(node: Node) -> None:
+    """When a subscriber's queue fills up, it is told to stop and forgotten."""
+    queue = node.subscribe()
+    for index in range(queue.maxsize + 1):
+        node.publish("reading", {"id": index})
+    assert node.subscribers == 0
+    messages = [queue.get_nowait() for _ in range(queue.qsize())]
+    assert messages[-1] is None
+
+
+async def test_testing_helpers_fail_and_repair_drivers(
+    tmp_path: Path, models_dir: Path
+) -> None:
+    """The test node can make a driver's reads fail, or fail it for good."""
+    async with running_node(tmp_path, models_dir=models_dir, camera=False) as running:
+        assert running.running
+        assert running.data_dir == tmp_path
+        running.fail_driver("distance", "no echo")
+        reading = await running.node.tick()
+        assert "distance" not in reading["values"]
+        assert running.node.health["distance"].status == "degraded"
+        running.repair_driver("distance")
+        assert "distance" in (await running.node.tick())["values"]
+        running.fail_driver("light", "no answer on I2C", permanently=True)
+        assert running.node.info()["drivers"]["light"]["status"] == "failed"
+        await running.stop()
+        with pytest.raises(RuntimeError, match="stopped"):
+            _ = running.node
