@@ -79,6 +79,7 @@ async def test_driver_faults_show_in_health_and_readings(node: Node) -> None:
     health_messages = []
     while not queue.empty():
         message = queue.get_nowait()
+        assert message is not None
         if message["type"] == "health":
             health_messages.append(message["data"]["status"])
     assert health_messages == ["degraded", "ok"]
