@@ -79,12 +79,14 @@ typecheck: venvs  ## mypy (strict) in both environments
 
 .PHONY: test-node
 test-node: $(ML_VENV)/.installed  ## Node tests with coverage (at least 90 %)
-	$(ML_PY) -m pytest tests/node -q -p no:cacheprovider \
+	mkdir -p $(TEST_OUTPUT)
+	COVERAGE_FILE=$(TEST_OUTPUT)/.coverage.node $(ML_PY) -m pytest tests/node -q -p no:cacheprovider \
 		--cov=node --cov-report=term-missing:skip-covered --cov-fail-under=90
 
 .PHONY: test-trainer
 test-trainer: $(ML_VENV)/.installed  ## Trainer tests with coverage (at least 90 %)
-	$(ML_PY) -m pytest tests/trainer -q -p no:cacheprovider \
+	mkdir -p $(TEST_OUTPUT)
+	COVERAGE_FILE=$(TEST_OUTPUT)/.coverage.trainer $(ML_PY) -m pytest tests/trainer -q -p no:cacheprovider \
 		--cov=trainer --cov-report=term-missing:skip-covered --cov-fail-under=90
 
 .PHONY: test-dashboard
@@ -93,7 +95,8 @@ test-dashboard: $(ML_VENV)/.installed browser  ## Dashboard tests, headless Chro
 
 .PHONY: test-ha
 test-ha: $(HA_VENV)/.installed  ## Home Assistant integration tests (coverage at least 95 %)
-	$(HA_PY) -m pytest tests/ha -q -p no:cacheprovider \
+	mkdir -p $(TEST_OUTPUT)
+	COVERAGE_FILE=$(TEST_OUTPUT)/.coverage.ha $(HA_PY) -m pytest tests/ha -q -p no:cacheprovider \
 		--cov=custom_components.smart_labeling --cov-report=term-missing:skip-covered \
 		--cov-fail-under=95
 

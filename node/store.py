@@ -944,6 +944,27 @@ class DatasetStore:
                 msg = f"no reading with id {reading_id}"
                 raise DatasetError(msg)
 
+    def set_prediction(
+        self,
+        reading_id: int,
+        label: str,
+        confidence: float,
+        *,
+        model_version: str | None = None,
+    ) -> None:
+        """Record a model's prediction for a stored reading, as post-labeling does."""
+        check_label(label, what="predicted label", allow_unknown=True)
+        confidence = _fraction(confidence, "confidence")
+        with self._transaction() as transaction:
+            updated = transaction.connection.execute(
+                "UPDATE readings SET predicted_label = ?, confidence = ?, "
+                "model_version = coalesce(?, model_version) WHERE id = ?",
+                (label, confidence, model_version, reading_id),
+            ).rowcount
+            if not updated:
+                msg = f"no reading with id {reading_id}"
+                raise DatasetError(msg)
+
     def frame_path(self, reading_id: int) -> Path | None:
         """Return the JPEG file of a reading, or None if it has no frame."""
         with self._lock:

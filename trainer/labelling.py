@@ -229,6 +229,9 @@ def _label_store(
             ids, _best(probabilities, bundle.metadata.classes), strict=True
         ):
             doubtful = confidence < review_below
+            store.set_prediction(
+                reading_id, name, confidence, model_version=bundle.metadata.version
+            )
             if not doubtful:
                 store.set_true_label(reading_id, name, POST_LABELLED_BY)
                 report.labelled += 1

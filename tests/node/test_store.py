@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 import io
 from pathlib import Path
 import threading
@@ -614,3 +614,23 @@ def test_frames_are_durable_files(store: DatasetStore) -> None:
     path = store.frame_path(reading_id)
     assert path is not None
     assert list(path.parent.iterdir()) == [path]
+
+
+def test_set_prediction_records_a_post_label_guess(tmp_path: Path) -> None:
+    """A post-labeling prediction is stored with its confidence, checked for sense."""
+    with DatasetStore(tmp_path) as store:
+        session = store.start_session("realtime")
+        reading_id = store.add_reading(
+            session,
+            ReadingRecord(time=datetime.now(UTC), values={"lux": 1.0}, saturated=False),
+        )
+        store.set_prediction(reading_id, "lighter", 0.42, model_version="2.0.0")
+        stored = store.reading(reading_id)
+        assert (stored.predicted_label, stored.confidence) == ("lighter", 0.42)
+        assert stored.model_version == "2.0.0"
+        with pytest.raises(DatasetError, match="candle"):
+            store.set_prediction(reading_id, "candle", 0.5)
+        with pytest.raises(DatasetError, match="between 0 and 1"):
+            store.set_prediction(reading_id, "lighter", 1.5)
+        with pytest.raises(DatasetError, match="no reading with id 999"):
+            store.set_prediction(999, "lighter", 0.5)

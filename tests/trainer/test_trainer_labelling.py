@@ -83,6 +83,11 @@ def test_store_readings_get_post_labels(sensor_bundle: Path, tmp_path: Path) -> 
         int(row["reading_id"]) for row in rows if row["needs_review"] == "false"
     }
     assert confident == {reading.id for reading in post}
+    predicted = {int(row["reading_id"]): row for row in rows}
+    for reading in readings:
+        row = predicted[reading.id]
+        assert reading.predicted_label == row["predicted_label"]
+        assert reading.confidence == pytest.approx(float(row["confidence"]), abs=1e-4)
 
 
 def test_image_store_and_folder(
