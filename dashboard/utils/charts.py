@@ -9,7 +9,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from dashboard.utils.dataset import NOT_LABELLED
+from dashboard.utils.dataset import NOT_LABELLED, thin_out
 from node.const import READING_UNITS, UNKNOWN
 
 CLASS_COLOURS: Final = {
@@ -43,14 +43,6 @@ def axis_title(name: str) -> str:
     return f"{name} ({unit})" if unit else name
 
 
-def thin_out(frame: pd.DataFrame, limit: int = MAX_PLOT_POINTS) -> pd.DataFrame:
-    """Return at most `limit` rows, evenly spread, so the shape of the data stays."""
-    if len(frame) <= limit:
-        return frame
-    positions = np.linspace(0, len(frame) - 1, limit).round().astype(int)
-    return frame.iloc[np.unique(positions)]
-
-
 def time_series(
     readings: pd.DataFrame, name: str, classes: Sequence[str], *, by_time: bool
 ) -> alt.Chart:
@@ -59,7 +51,9 @@ def time_series(
     In recording order the sessions sit side by side without the hours between
     them, which on a real dataset are most of the time axis.
     """
-    shown = thin_out(readings[["id", "time", "label", "session_id", name]].dropna())
+    shown = thin_out(
+        readings[["id", "time", "label", "session_id", name]].dropna(), MAX_PLOT_POINTS
+    )
     shown = shown.assign(order=np.arange(len(shown)), label=shown["label"].astype(str))
     x = (
         alt.X("time:T", title=None)

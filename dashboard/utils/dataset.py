@@ -211,6 +211,14 @@ def class_names(counts: dict[str, int]) -> list[str]:
     return [*CLASSES, *extra]
 
 
+def thin_out(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """Return at most `limit` rows, evenly spread, so the shape of the data stays."""
+    if len(frame) <= limit:
+        return frame
+    positions = np.linspace(0, len(frame) - 1, limit).round().astype(int)
+    return frame.iloc[np.unique(positions)]
+
+
 def frame_jpeg(data_dir: Path, relative: object) -> bytes | None:
     """Return a reading's frame as JPEG bytes, or None when it is missing or broken."""
     if not isinstance(relative, str) or not relative:
@@ -234,8 +242,7 @@ def frames_by_label(
     labels = with_frames[column].astype("object").fillna(NOT_LABELLED).astype(str)
     picked: dict[str, tuple[int, list[tuple[bytes, int]]]] = {}
     for label, group in with_frames.groupby(labels.to_numpy(), sort=False):
-        positions = np.unique(np.linspace(0, len(group) - 1, limit).round().astype(int))
-        sample = group.iloc[positions]
+        sample = thin_out(group, limit)
         frames = [
             (jpeg, int(reading_id))
             for relative, reading_id in zip(sample["frame"], sample["id"], strict=True)

@@ -115,6 +115,7 @@ def _load_catalog(
         try:
             bundle = read_bundle(directory)
         except (BundleError, OSError) as err:
+            _LOGGER.warning("Skipping bundle %s: %s", directory, err)
             problems.append(BundleProblem(directory, str(err)))
             continue
         bundles.append(bundle)

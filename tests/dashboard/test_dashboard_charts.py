@@ -6,27 +6,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dashboard.utils.charts import (
-    HISTOGRAM_BINS,
-    MAX_PLOT_POINTS,
-    class_scale,
-    distribution_frame,
-    thin_out,
-)
-from dashboard.utils.dataset import NOT_LABELLED
+from dashboard.utils.charts import HISTOGRAM_BINS, class_scale, distribution_frame
+from dashboard.utils.dataset import NOT_LABELLED, thin_out
 
 
 def test_thin_out_keeps_the_ends_and_the_limit() -> None:
     """A long frame is cut to the limit, evenly, first and last rows kept."""
     frame = pd.DataFrame({"id": np.arange(100_000)})
 
-    thinned = thin_out(frame)
+    thinned = thin_out(frame, 2000)
 
-    assert len(thinned) == MAX_PLOT_POINTS
+    assert len(thinned) == 2000
     assert thinned["id"].iloc[0] == 0
     assert thinned["id"].iloc[-1] == 99_999
     assert thinned["id"].is_monotonic_increasing
-    assert thin_out(frame.head(10)).equals(frame.head(10))
+    assert thin_out(frame.head(10), 2000).equals(frame.head(10))
 
 
 @pytest.mark.parametrize("log_scale", [False, True])
