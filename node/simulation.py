@@ -34,7 +34,7 @@ from .hardware.base import (
     RGBImage,
     TemperatureSensor,
 )
-from .hardware.tsl2591_math import GAINS, INTEGRATION_TIMES_MS, compute_lux, max_count
+from .hardware.tsl2591_math import GAINS, INTEGRATION_TIMES_MS, reading_from_counts
 
 REFERENCE_DISTANCE_CM: Final = 30.0
 AMBIENT_TEMPERATURE_C: Final = 21.0
@@ -270,16 +270,8 @@ class SimulatedLight(LightSensor):
         scale = GAINS[self.gain] * self.integration_ms
         infrared = state.infrared * scale + abs(self.scene.noise(3.0))
         full = state.visible * scale + infrared + abs(self.scene.noise(3.0))
-        limit = max_count(self.integration_ms)
-        saturated = full >= limit or infrared >= limit
-        full = float(round(min(full, limit)))
-        infrared = float(round(min(infrared, limit)))
-        return LightReading(
-            lux=compute_lux(full, infrared, self.gain, self.integration_ms),
-            visible=max(full - infrared, 0.0),
-            infrared=infrared,
-            full_spectrum=full,
-            saturated=saturated,
+        return reading_from_counts(
+            round(full), round(infrared), self.gain, self.integration_ms
         )
 
 

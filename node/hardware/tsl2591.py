@@ -15,8 +15,7 @@ from node.hardware.base import (
 from node.hardware.tsl2591_math import (
     GAINS,
     INTEGRATION_TIMES_MS,
-    compute_lux,
-    max_count,
+    reading_from_counts,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -180,16 +179,8 @@ class TSL2591Light(LightSensor):
             msg = f"TSL2591 read failed: {err}"
             raise DriverError(msg) from err
 
-        limit = max_count(self.integration_ms)
-        saturated = full_count >= limit or infrared_count >= limit
-        full = float(min(full_count, limit))
-        infrared = float(min(infrared_count, limit))
-        return LightReading(
-            lux=compute_lux(full, infrared, self.gain, self.integration_ms),
-            visible=max(full - infrared, 0.0),
-            infrared=infrared,
-            full_spectrum=full,
-            saturated=saturated,
+        return reading_from_counts(
+            full_count, infrared_count, self.gain, self.integration_ms
         )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from .base import LightReading
+
 GAINS: Final = {"low": 1.0, "medium": 25.0, "high": 428.0, "max": 9876.0}
 INTEGRATION_TIMES_MS: Final = (100, 200, 300, 400, 500, 600)
 LUX_COEFFICIENT: Final = 408.0
@@ -23,3 +25,20 @@ def compute_lux(
     counts_per_lux = integration_ms * GAINS[gain] / LUX_COEFFICIENT
     visible = full_spectrum - infrared
     return max(visible * (1.0 - infrared / full_spectrum) / counts_per_lux, 0.0)
+
+
+def reading_from_counts(
+    full_count: float, infrared_count: float, gain: str, integration_ms: int
+) -> LightReading:
+    """Return a light reading from raw channel counts, clipped and saturation flagged."""
+    limit = max_count(integration_ms)
+    saturated = full_count >= limit or infrared_count >= limit
+    full = float(min(full_count, limit))
+    infrared = float(min(infrared_count, limit))
+    return LightReading(
+        lux=compute_lux(full, infrared, gain, integration_ms),
+        visible=max(full - infrared, 0.0),
+        infrared=infrared,
+        full_spectrum=full,
+        saturated=saturated,
+    )
