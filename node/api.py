@@ -261,21 +261,20 @@ def _kind(request: web.Request) -> str:
 
 async def activate_model(request: web.Request) -> web.Response:
     """Make an installed model version active."""
-    try:
-        info = await _node(request).activate_model(
-            _kind(request), request.match_info["version"]
-        )
-    except KeyError as err:
-        raise ApiError(404, "not_found", str(err.args[0])) from err
-    except BundleError as err:
-        raise ApiError(422, "invalid_bundle", str(err)) from err
-    return web.json_response(info)
+    node = _node(request)
+    kind = _kind(request)
+    return await _model_change(node.activate_model(kind, request.match_info["version"]))
 
 
 async def rollback_model(request: web.Request) -> web.Response:
     """Go back to the previously active model version."""
+    return await _model_change(_node(request).rollback_model(_kind(request)))
+
+
+async def _model_change(change: Awaitable[dict[str, Any]]) -> web.Response:
+    """Answer the active models after a change, or why the change failed."""
     try:
-        info = await _node(request).rollback_model(_kind(request))
+        info = await change
     except KeyError as err:
         raise ApiError(404, "not_found", str(err.args[0])) from err
     except BundleError as err:
