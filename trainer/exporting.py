@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import logging
 from pathlib import Path
 import tempfile
-from typing import Any, Final
+from typing import Any, Final, Protocol
 import warnings
 
 import numpy as np
@@ -87,6 +87,22 @@ class ExportReport:
             "tflite_accuracy": self.tflite_accuracy,
             "accuracy_change": self.accuracy_change,
         }
+
+
+class Trained(Protocol):
+    """A trained model with the inputs and metadata its export needs."""
+
+    model: Any
+    holdout: Holdout
+    representative: NDArray[Any]
+    training_metadata: dict[str, Any]
+    report: ExportReport | None
+
+
+def representative_rows(count: int, limit: int, seed: int) -> NDArray[np.intp]:
+    """Return up to `limit` of `count` row positions, drawn with the seed and sorted."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(count, size=min(limit, count), replace=False))
 
 
 def _representative_batches(
@@ -271,6 +287,29 @@ def export(
         tflite_accuracy=tflite_accuracy,
         metrics=metrics,
     )
+
+
+def export_trained(
+    trained: Trained,
+    directory: Path,
+    *,
+    metadata: dict[str, Any],
+    quantization: str = "float32",
+    extra_training: dict[str, Any] | None = None,
+) -> ExportReport:
+    """Export a trained model with its training metadata; keep the report on it."""
+    trained.report = export(
+        trained.model,
+        directory,
+        metadata={
+            **metadata,
+            "training": {**trained.training_metadata, **(extra_training or {})},
+        },
+        quantization=quantization,
+        representative=trained.representative,
+        holdout=trained.holdout,
+    )
+    return trained.report
 
 
 def update_metrics(directory: Path, metrics: dict[str, Any]) -> Bundle:

@@ -15,7 +15,7 @@ from node.const import CLASSES
 
 from .data import split_rows
 from .errors import DataError, OnError, TrainerError
-from .exporting import ExportReport, Holdout, export
+from .exporting import ExportReport, Holdout, export_trained, representative_rows
 from .image_data import ImageData, load_image_data
 from .metrics import accuracy, macro_f1
 from .sensors import _EpochBar, seed_everything
@@ -326,12 +326,7 @@ def train_images(
             validation_f1,
         )
 
-    rng = np.random.default_rng(config.seed)
-    sample = np.sort(
-        rng.choice(
-            len(training), size=min(REPRESENTATIVE_IMAGES, len(training)), replace=False
-        )
-    )
+    sample = representative_rows(len(training), REPRESENTATIVE_IMAGES, config.seed)
     result = ImageTraining(
         model=inference_model,
         config=config,
@@ -382,8 +377,8 @@ def export_images(
 ) -> ExportReport:
     """Write a trained image model as a bundle: raw 0-255 RGB in."""
     size = result.config.input_size
-    result.report = export(
-        result.model,
+    return export_trained(
+        result,
         output,
         metadata={
             "name": name,
@@ -391,13 +386,10 @@ def export_images(
             "kind": "image",
             "classes": list(CLASSES),
             "image": {"height": size, "width": size, "scale": 1.0, "offset": 0.0},
-            "training": {**result.training_metadata, **(extra_training or {})},
         },
         quantization=quantization,
-        representative=result.representative,
-        holdout=result.holdout,
+        extra_training=extra_training,
     )
-    return result.report
 
 
 def _check_image_counts(data: ImageData, minimum: int) -> None:

@@ -21,7 +21,7 @@ from .data import (
     split_by_session,
 )
 from .errors import DataError, OnError, TrainerError
-from .exporting import ExportReport, Holdout, export
+from .exporting import ExportReport, Holdout, export_trained, representative_rows
 from .metrics import accuracy, macro_f1
 from .simulate import select_features
 
@@ -313,10 +313,7 @@ def train_sensors(
             best_model, best = model, candidate
     assert best is not None  # noqa: S101  # widths is not empty
 
-    rng = np.random.default_rng(config.seed)
-    sample = rng.choice(
-        len(training), size=min(REPRESENTATIVE_ROWS, len(training)), replace=False
-    )
+    sample = representative_rows(len(training), REPRESENTATIVE_ROWS, config.seed)
     result = SensorTraining(
         model=best_model,
         features=dataset.features,
@@ -333,7 +330,7 @@ def train_sensors(
             sessions=held_out.sessions,
             validation=validation,
         ),
-        representative=training.values[np.sort(sample)],
+        representative=training.values[sample],
     )
     result.training_metadata = {
         "rows": len(training),
@@ -365,8 +362,8 @@ def export_sensors(
     extra_training: dict[str, Any] | None = None,
 ) -> ExportReport:
     """Write a trained sensor model as a bundle, with metrics from its holdout."""
-    result.report = export(
-        result.model,
+    return export_trained(
+        result,
         output,
         metadata={
             "name": name,
@@ -374,13 +371,10 @@ def export_sensors(
             "kind": "sensors",
             "classes": list(CLASSES),
             "features": list(result.features),
-            "training": {**result.training_metadata, **(extra_training or {})},
         },
         quantization=quantization,
-        representative=result.representative,
-        holdout=result.holdout,
+        extra_training=extra_training,
     )
-    return result.report
 
 
 def _names(features: str | Sequence[str]) -> list[str]:
