@@ -61,6 +61,10 @@ node: $(ML_VENV)/.installed  ## Run only a simulated node on 127.0.0.1:8765
 models: $(ML_VENV)/.installed  ## Train the default models from the simulation
 	$(ML_PY) -m trainer defaults --output models
 
+.PHONY: check-models
+check-models: $(ML_VENV)/.installed  ## Retrain the defaults and compare with the committed metrics
+	$(ML_PY) -m trainer defaults --check models
+
 # Checks ---------------------------------------------------------------------
 
 .PHONY: lint
