@@ -417,11 +417,15 @@ def _missing_message(origin: str, missing: list[str]) -> str:
 
 def check_class_counts(data: SensorData, minimum: int, what: str = "training") -> None:
     """Raise DataError naming every class with fewer rows than the minimum."""
-    counts = data.class_counts()
+    require_per_class(data.class_counts(), minimum, f"{what} rows")
+
+
+def require_per_class(counts: dict[str, int], minimum: int, what: str) -> None:
+    """Raise DataError naming every class counted fewer times than the minimum."""
     short = [f"{name} ({counts[name]})" for name in CLASSES if counts[name] < minimum]
     if short:
         msg = (
-            f"too few {what} rows for class {', '.join(short)}: "
+            f"too few {what} for class {', '.join(short)}: "
             f"each class needs at least {minimum}"
         )
         raise DataError(msg)

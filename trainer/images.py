@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+import functools
 import logging
 from pathlib import Path
 from typing import Any, Final
@@ -13,8 +14,8 @@ from numpy.typing import NDArray
 
 from node.const import CLASSES
 
-from .data import split_rows
-from .errors import DataError, OnError, TrainerError
+from .data import require_per_class, split_rows
+from .errors import OnError, TrainerError
 from .exporting import ExportReport, Holdout, export_trained, representative_rows
 from .image_data import ImageData, load_image_data
 from .metrics import accuracy, macro_f1
@@ -209,6 +210,42 @@ def _class_weights(labels: Sequence[int], count: int) -> dict[int, float]:
     }
 
 
+def _fit_stage(
+    model: Any,
+    config: ImageConfig,
+    training: tuple[NDArray[np.float32], NDArray[Any]],
+    validation: tuple[NDArray[np.float32], NDArray[Any]],
+    *,
+    learning_rate: float,
+    epochs: int,
+    description: str,
+    class_weight: dict[int, float],
+    progress: bool,
+) -> dict[str, list[float]]:
+    """Compile the model at this learning rate, fit it and return its history."""
+    import keras
+
+    model.compile(
+        jit_compile=False,
+        run_eagerly=config.run_eagerly,
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )
+    bar = _EpochBar(epochs, description, progress)
+    history = model.fit(
+        *training,
+        validation_data=validation if len(validation[0]) else None,
+        epochs=epochs,
+        batch_size=config.batch_size,
+        class_weight=class_weight,
+        callbacks=[bar.callback()],
+        verbose=0,
+    )
+    bar.bar.close()
+    return {key: [float(v) for v in values] for key, values in history.history.items()}
+
+
 def train_images(
     data: Sequence[Path] | ImageData,
     output: Path | None = None,
@@ -221,8 +258,6 @@ def train_images(
     progress: bool = False,
 ) -> ImageTraining:
     """Train the head on a frozen backbone, optionally fine-tune, and export."""
-    import keras
-
     config = config or ImageConfig()
     if config.backbone not in BACKBONES:
         msg = f"backbone must be one of {', '.join(BACKBONES)}, not {config.backbone!r}"
@@ -234,7 +269,7 @@ def train_images(
             dataset = _resized(dataset, size)
     else:
         dataset = load_image_data(list(data), size=(size, size), on_error=on_error)
-    _check_image_counts(dataset, config.min_class_images)
+    require_per_class(dataset.class_counts(), config.min_class_images, "images")
 
     training_rows, validation_rows, validation = split_rows(
         dataset.labels,
@@ -245,7 +280,7 @@ def train_images(
     )
     training = dataset.subset(training_rows)
     held_out = dataset.subset(validation_rows)
-    _check_image_counts(training, 1)
+    require_per_class(training.class_counts(), 1, "images")
     _LOGGER.info(
         "Training on %s images, validating on %s (%s)",
         len(training),
@@ -261,56 +296,30 @@ def train_images(
     val_y = np.asarray([CLASSES.index(label) for label in held_out.labels])
     class_weight = _class_weights([int(value) for value in train_y], len(CLASSES))
 
-    model.compile(
-        jit_compile=False,
-        run_eagerly=config.run_eagerly,
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
-    bar = _EpochBar(config.epochs, "head", progress)
-    history = model.fit(
-        train_x,
-        train_y,
-        validation_data=(val_x, val_y) if len(val_x) else None,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
+    stage = functools.partial(
+        _fit_stage,
+        model,
+        config,
+        (train_x, train_y),
+        (val_x, val_y),
         class_weight=class_weight,
-        callbacks=[bar.callback()],
-        verbose=0,
+        progress=progress,
     )
-    bar.bar.close()
-    histories = {
-        key: [float(v) for v in values] for key, values in history.history.items()
-    }
+    histories = stage(
+        learning_rate=config.learning_rate, epochs=config.epochs, description="head"
+    )
 
     if config.fine_tune_epochs > 0 and config.backbone != "tiny":
         base_model.trainable = True
         for layer in base_model.layers[: -config.fine_tune_layers]:
             layer.trainable = False
-        model.compile(
-            jit_compile=False,
-            run_eagerly=config.run_eagerly,
-            optimizer=keras.optimizers.Adam(config.fine_tune_learning_rate),
-            loss=keras.losses.SparseCategoricalCrossentropy(),
-            metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-        )
-        bar = _EpochBar(config.fine_tune_epochs, "fine-tune", progress)
-        tuned = model.fit(
-            train_x,
-            train_y,
-            validation_data=(val_x, val_y) if len(val_x) else None,
+        tuned = stage(
+            learning_rate=config.fine_tune_learning_rate,
             epochs=config.fine_tune_epochs,
-            batch_size=config.batch_size,
-            class_weight=class_weight,
-            callbacks=[bar.callback()],
-            verbose=0,
+            description="fine-tune",
         )
-        bar.bar.close()
-        for key, values in tuned.history.items():
-            histories.setdefault(f"fine_tune_{key}", []).extend(
-                float(v) for v in values
-            )
+        for key, values in tuned.items():
+            histories.setdefault(f"fine_tune_{key}", []).extend(values)
 
     validation_f1 = None
     if len(val_x):
@@ -390,18 +399,6 @@ def export_images(
         quantization=quantization,
         extra_training=extra_training,
     )
-
-
-def _check_image_counts(data: ImageData, minimum: int) -> None:
-    """Raise DataError naming every class with too few images."""
-    counts = data.class_counts()
-    short = [f"{name} ({counts[name]})" for name in CLASSES if counts[name] < minimum]
-    if short:
-        msg = (
-            f"too few images for class {', '.join(short)}: "
-            f"each class needs at least {minimum}"
-        )
-        raise DataError(msg)
 
 
 def _resized(data: ImageData, size: int) -> ImageData:
