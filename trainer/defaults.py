@@ -11,9 +11,11 @@ from typing import Any, Final
 
 from node.bundle import BundleError, read_bundle
 
+from .data import SensorData
 from .errors import TrainerError
 from .evaluation import evaluate
-from .exporting import update_metrics
+from .exporting import Trained, update_metrics
+from .image_data import ImageData
 from .images import ImageConfig, export_images, train_images
 from .model_card import write_model_card
 from .sensors import SensorConfig, export_sensors, train_sensors
@@ -71,12 +73,30 @@ class DefaultsConfig:
     image: ImageConfig = field(default_factory=ImageConfig)
 
 
-def _test_validation(sessions: int, seed: int) -> str:
-    """Describe the held-out test sessions."""
-    return (
-        f"{sessions} simulated sessions (seed {seed}) never seen in training or "
-        "model selection"
-    )
+def _extra_training(result: Trained, description: dict[str, Any]) -> dict[str, Any]:
+    """Return what a default bundle adds to its training metadata."""
+    return {
+        "data": description,
+        "validation_metrics": _metric_subset(
+            result.report.metrics if result.report else {}
+        ),
+    }
+
+
+def _test_metrics(
+    directory: Path, test_data: SensorData | ImageData, sessions: int, seed: int
+) -> dict[str, Any]:
+    """Score a written bundle on the test sessions and store the metrics in it."""
+    test = evaluate(directory, test_data, write=False)
+    metrics = {
+        **_metric_subset(test),
+        "validation": (
+            f"{sessions} simulated sessions (seed {seed}) never seen in training or "
+            "model selection"
+        ),
+    }
+    update_metrics(directory, metrics)
+    return metrics
 
 
 def build_sensor_default(
@@ -101,19 +121,11 @@ def build_sensor_default(
         directory,
         name=SENSORS_NAME,
         version=VERSION,
-        extra_training={
-            "data": _sensor_data_description(config),
-            "validation_metrics": _metric_subset(
-                result.report.metrics if result.report else {}
-            ),
-        },
+        extra_training=_extra_training(result, _sensor_data_description(config)),
     )
-    test = evaluate(directory, test_data, write=False)
-    metrics = {
-        **_metric_subset(test),
-        "validation": _test_validation(config.sensor_test_sessions, config.seed + 1),
-    }
-    update_metrics(directory, metrics)
+    metrics = _test_metrics(
+        directory, test_data, config.sensor_test_sessions, config.seed + 1
+    )
     _LOGGER.info(
         "Default sensor model: test macro-F1 %.4f (%s bytes)",
         metrics["macro_f1"],
@@ -146,19 +158,11 @@ def build_image_default(
         directory,
         name=IMAGE_NAME,
         version=VERSION,
-        extra_training={
-            "data": _image_data_description(config),
-            "validation_metrics": _metric_subset(
-                result.report.metrics if result.report else {}
-            ),
-        },
+        extra_training=_extra_training(result, _image_data_description(config)),
     )
-    test = evaluate(directory, test_data, write=False)
-    metrics = {
-        **_metric_subset(test),
-        "validation": _test_validation(config.image_test_sessions, config.seed + 1),
-    }
-    update_metrics(directory, metrics)
+    metrics = _test_metrics(
+        directory, test_data, config.image_test_sessions, config.seed + 1
+    )
     _LOGGER.info("Default image model: test macro-F1 %.4f", metrics["macro_f1"])
     return metrics
 
