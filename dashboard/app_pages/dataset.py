@@ -13,7 +13,6 @@ import streamlit as st
 from dashboard.utils import charts
 from dashboard.utils.dataset import (
     NOT_LABELLED,
-    READING_NAMES,
     DatasetUnavailableError,
     ReadingFilter,
     apply_filter,
@@ -26,7 +25,7 @@ from dashboard.utils.dataset import (
 from dashboard.utils.models import load_catalog, per_class_frame
 from dashboard.utils.settings import DashboardSettings, get_settings
 from node.const import LABELLED_BY, UNKNOWN
-from node.store import UNLABELLED
+from node.store import READING_NAMES, UNLABELLED
 
 TABLE_PAGE_ROWS: Final = 500
 DEFAULT_MINIMUM_SAMPLES: Final = 200

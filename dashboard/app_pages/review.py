@@ -11,7 +11,6 @@ import streamlit as st
 
 from dashboard.utils import charts
 from dashboard.utils.dataset import (
-    READING_NAMES,
     DatasetUnavailableError,
     class_names,
     frame_jpeg,
@@ -23,7 +22,7 @@ from dashboard.utils.dataset import (
 from dashboard.utils.review import REASONS, reason_text, review_queue, suggested_label
 from dashboard.utils.settings import get_settings
 from node.const import READING_UNITS
-from node.store import DatasetError
+from node.store import READING_NAMES, DatasetError
 
 PER_PAGE: Final = 6
 DEFAULT_CONFIDENCE_BELOW: Final = 0.6

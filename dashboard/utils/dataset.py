@@ -17,9 +17,10 @@ import pandas as pd
 from PIL import Image
 import streamlit as st
 
-from node.const import CLASSES, READING_UNITS
+from node.const import CLASSES
 from node.store import (
     DATABASE_FILE,
+    READING_NAMES,
     UNLABELLED,
     DatasetError,
     DatasetStore,
@@ -28,7 +29,6 @@ from node.store import (
 
 _LOGGER = logging.getLogger(__name__)
 
-READING_NAMES: Final = tuple(READING_UNITS)
 IMAGES_PER_CLASS: Final = 12
 NOT_LABELLED: Final = "not labelled"
 READING_COLUMNS: Final = (
