@@ -151,6 +151,17 @@ def distribution(
     return chart
 
 
+def _with_minimum(bars: alt.Chart, minimum: float, rows: int) -> alt.LayerChart:
+    """Return horizontal bars with a dashed rule at the minimum they should reach."""
+    rule = (
+        alt.Chart(pd.DataFrame({"minimum": [minimum]}))
+        .mark_rule(color="#dc2626", strokeDash=[6, 4], size=2)
+        .encode(x="minimum:Q")
+    )
+    chart: alt.LayerChart = (bars + rule).properties(height=BAR_HEIGHT * max(rows, 1))
+    return chart
+
+
 def class_balance(
     counts: pd.DataFrame, classes: Sequence[str], minimum: int
 ) -> alt.LayerChart:
@@ -168,15 +179,7 @@ def class_balance(
             tooltip=["label:N", "count:Q", "enough:N"],
         )
     )
-    rule = (
-        alt.Chart(pd.DataFrame({"minimum": [minimum]}))
-        .mark_rule(color="#dc2626", strokeDash=[6, 4], size=2)
-        .encode(x="minimum:Q")
-    )
-    chart: alt.LayerChart = (bars + rule).properties(
-        height=BAR_HEIGHT * max(len(counts), 1)
-    )
-    return chart
+    return _with_minimum(bars, minimum, len(counts))
 
 
 def probability_bars(
@@ -264,15 +267,7 @@ def recall_bars(
             tooltip=["class:N", alt.Tooltip("recall:Q", format=".1%"), "support:Q"],
         )
     )
-    rule = (
-        alt.Chart(pd.DataFrame({"minimum": [minimum]}))
-        .mark_rule(color="#dc2626", strokeDash=[6, 4], size=2)
-        .encode(x="minimum:Q")
-    )
-    chart: alt.LayerChart = (bars + rule).properties(
-        height=BAR_HEIGHT * max(len(scores), 1)
-    )
-    return chart
+    return _with_minimum(bars, minimum, len(scores))
 
 
 def compare_bars(
