@@ -208,17 +208,14 @@ def balance(
     )
     frame["enough"] = (frame["count"] >= minimum) | (frame["label"] == NOT_LABELLED)
     st.altair_chart(charts.class_balance(frame, classes, int(minimum)), width="stretch")
-    short = frame[~frame["enough"]]
-    if short.empty:
-        st.success(f"Every class has at least {minimum:,} labelled readings.")
-    else:
-        st.warning(
-            "Needs more samples: "
-            + ", ".join(
-                f"{row.label} ({row.count:,} of {minimum:,})"
-                for row in short.itertuples()
-            )
-        )
+    _report_shortfalls(
+        [
+            f"{row.label} ({row.count:,} of {minimum:,})"
+            for row in frame[~frame["enough"]].itertuples()
+        ],
+        passed=f"Every class has at least {minimum:,} labelled readings.",
+        failed="Needs more samples: ",
+    )
     evaluation_scores(classes, settings)
 
 
@@ -251,17 +248,23 @@ def evaluation_scores(classes: list[str], settings: DashboardSettings) -> None:
         charts.recall_bars(scores, classes, minimum_recall), width="stretch"
     )
     weak = scores[scores["recall"].fillna(0.0) < minimum_recall]
-    if weak.empty:
-        st.success(f"Every class reaches a recall of {minimum_recall:.0%}.")
+    _report_shortfalls(
+        [
+            f"{row['class']} (recall {row['recall']:.0%} on "
+            f"{row['support']:.0f} test samples)"
+            for row in weak.fillna(0.0).to_dict("records")
+        ],
+        passed=f"Every class reaches a recall of {minimum_recall:.0%}.",
+        failed="Weak classes (more or more varied samples would help): ",
+    )
+
+
+def _report_shortfalls(shortfalls: list[str], *, passed: str, failed: str) -> None:
+    """Show a success when nothing falls short, else a warning listing what does."""
+    if shortfalls:
+        st.warning(failed + ", ".join(shortfalls))
     else:
-        st.warning(
-            "Weak classes (more or more varied samples would help): "
-            + ", ".join(
-                f"{row['class']} (recall {row['recall']:.0%} on "
-                f"{row['support']:.0f} test samples)"
-                for row in weak.fillna(0.0).to_dict("records")
-            )
-        )
+        st.success(passed)
 
 
 def readings_table(shown: pd.DataFrame) -> None:
