@@ -14,7 +14,7 @@ from node.bundle import BundleError, read_bundle
 from .data import SensorData
 from .errors import TrainerError
 from .evaluation import evaluate
-from .exporting import Trained, update_metrics
+from .exporting import update_metrics
 from .image_data import ImageData
 from .images import ImageConfig, export_images, train_images
 from .model_card import write_model_card
@@ -73,16 +73,6 @@ class DefaultsConfig:
     image: ImageConfig = field(default_factory=ImageConfig)
 
 
-def _extra_training(result: Trained, description: dict[str, Any]) -> dict[str, Any]:
-    """Return what a default bundle adds to its training metadata."""
-    return {
-        "data": description,
-        "validation_metrics": _metric_subset(
-            result.report.metrics if result.report else {}
-        ),
-    }
-
-
 def _test_metrics(
     directory: Path, test_data: SensorData | ImageData, sessions: int, seed: int
 ) -> dict[str, Any]:
@@ -121,7 +111,7 @@ def build_sensor_default(
         directory,
         name=SENSORS_NAME,
         version=VERSION,
-        extra_training=_extra_training(result, _sensor_data_description(config)),
+        extra_training={"data": _sensor_data_description(config)},
     )
     metrics = _test_metrics(
         directory, test_data, config.sensor_test_sessions, config.seed + 1
@@ -158,7 +148,7 @@ def build_image_default(
         directory,
         name=IMAGE_NAME,
         version=VERSION,
-        extra_training=_extra_training(result, _image_data_description(config)),
+        extra_training={"data": _image_data_description(config)},
     )
     metrics = _test_metrics(
         directory, test_data, config.image_test_sessions, config.seed + 1
