@@ -67,7 +67,8 @@ def test_tiny_defaults_are_complete(tiny_defaults: Path) -> None:
     image = read_bundle(tiny_defaults / IMAGE_NAME).metadata
     assert sensors.training["data"]["sessions"] == 3
     assert image.image_input.height == IMAGE_SIZE
-    assert "validation_metrics" in image.training
+    assert image.training["validation_images"] > 0
+    assert image.training["data"]["source"] == "node.simulation.render_frame"
     card = (tiny_defaults / MODEL_CARD_FILE).read_text(encoding="utf-8")
     assert "## Known limits" in card
     assert "tiny" in card
