@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 import csv
+from dataclasses import dataclass
 import math
 from pathlib import Path
 from typing import Final
@@ -68,6 +69,32 @@ def _distance(rng: np.random.Generator) -> float:
     return round(math.exp(float(rng.uniform(low, high))), 1)
 
 
+@dataclass(frozen=True, slots=True)
+class _Session:
+    """One random simulated session: its name, seed, generator and schedule."""
+
+    name: str
+    seed: int
+    rng: np.random.Generator
+    schedule: tuple[ScheduleStep, ...]
+    duration_s: float
+
+
+def _random_sessions(sessions: int, seed: int) -> Iterator[_Session]:
+    """Yield `sessions` random sessions, each with a seed of its own."""
+    for number in range(sessions):
+        session_seed = seed * 100_003 + number
+        rng = np.random.default_rng(session_seed)
+        schedule = random_schedule(rng)
+        yield _Session(
+            name=f"sim-{seed}-{number:03d}",
+            seed=session_seed,
+            rng=rng,
+            schedule=schedule,
+            duration_s=sum(step.duration_s for step in schedule),
+        )
+
+
 def simulate_sensor_data(
     sessions: int, *, seed: int = 0, rate_hz: float = RATE_HZ
 ) -> SensorData:
@@ -76,18 +103,14 @@ def simulate_sensor_data(
     labels: list[str | None] = []
     session_names: list[str] = []
     times: list[float] = []
-    for number in range(sessions):
-        session_seed = seed * 100_003 + number
-        rng = np.random.default_rng(session_seed)
-        schedule = random_schedule(rng)
-        count = int(sum(step.duration_s for step in schedule) * rate_hz)
-        name = f"sim-{seed}-{number:03d}"
+    for session in _random_sessions(sessions, seed):
+        count = int(session.duration_s * rate_hz)
         for sample in simulate_readings(
-            schedule, count=count, rate_hz=rate_hz, seed=session_seed
+            session.schedule, count=count, rate_hz=rate_hz, seed=session.seed
         ):
             values.append([sample.features[feature] for feature in SIMULATED_FEATURES])
             labels.append(sample.source or BACKGROUND)
-            session_names.append(name)
+            session_names.append(session.name)
             times.append(sample.time_s)
     return SensorData(
         features=SIMULATED_FEATURES,
@@ -159,15 +182,12 @@ def simulate_image_data(
     labels: list[str] = []
     session_names: list[str] = []
     origins: list[str] = []
-    for number in range(sessions):
-        session_seed = seed * 100_003 + number
-        rng = np.random.default_rng(session_seed)
-        schedule = random_schedule(rng)
+    for session in _random_sessions(sessions, seed):
+        rng = session.rng
         clock = ManualClock()
-        scene = Scene(schedule, seed=session_seed, clock=clock)
-        duration = sum(step.duration_s for step in schedule)
-        name = f"sim-{seed}-{number:03d}"
-        for moment in np.sort(rng.uniform(0.0, duration, frames_per_session)):
+        scene = Scene(session.schedule, seed=session.seed, clock=clock)
+        name = session.name
+        for moment in np.sort(rng.uniform(0.0, session.duration_s, frames_per_session)):
             clock.now = float(moment)
             state = scene.state()
             if state.source is None:
