@@ -7,7 +7,6 @@ import logging
 import os
 from pathlib import Path
 import secrets
-import socket
 from typing import Final
 
 from aiohttp import web
@@ -122,7 +121,5 @@ async def start_node(settings: NodeSettings) -> NodeServer:
     await runner.setup()
     site = web.TCPSite(runner, settings.server.host, settings.server.port)
     await site.start()
-    server = site._server  # noqa: SLF001
-    sockets: list[socket.socket] = list(getattr(server, "sockets", []) or [])
-    port = sockets[0].getsockname()[1] if sockets else settings.server.port
+    port = int(runner.addresses[0][1])
     return NodeServer(node, identity, runner, site, settings.server.host, port)

@@ -22,7 +22,7 @@ from .const import API_VERSION, CLASSES, DERIVED_FEATURES
 from .features import FeatureWindow
 from .hardware.base import Camera, Driver, DriverError, Hardware, RGBImage
 from .labeler import Debouncer, LabelChange
-from .models import ModelManager
+from .models import ModelEntry, ModelManager
 from .settings import NodeSettings
 from .simulation import Scene
 from .store import DatasetStore, ReadingRecord
@@ -560,7 +560,7 @@ class Node:
             self.models.install, model_bytes, metadata_bytes
         )
         self.publish("model", self.models.info())
-        return {**self.models.info()[bundle.metadata.kind]}  # type: ignore[dict-item]
+        return ModelEntry(bundle, active=True).to_dict()
 
     async def activate_model(self, kind: str, version: str) -> dict[str, Any]:
         """Make an installed version active."""
